@@ -1,0 +1,134 @@
+"""``Tensor``: an array that remembers how it was made, so gradients can flow back through it.
+
+Arithmetic operators and methods (``a + b``, ``a @ b``, ``a.sum()``) are attached by
+``glassnet.ops._tensor_methods`` from one table, because this floor may not import ``ops``.
+"""
+
+import numpy as np
+
+from ..backend import default_dtype, xp
+
+__all__ = ["Tensor", "tensor"]
+
+
+class Tensor:
+    """An array with an optional gradient and the op that produced it.
+
+    Attributes:
+        data: the array (NumPy, or CuPy later).
+        grad: d(loss)/d(this tensor) after ``backward()``, same shape and dtype; accumulates
+            across backward calls until reset (``optimizer.zero_grad()`` sets it to None).
+        requires_grad: whether gradients are computed for it.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_op", "_hooks", "_logits", "__weakref__")
+    __array_priority__ = 1000  # numpy_array + tensor calls Tensor.__radd__
+
+    def __init__(self, data, requires_grad=False):
+        self.data = data if isinstance(data, xp.ndarray) else xp.asarray(data)
+        if requires_grad and not np.issubdtype(self.data.dtype, np.floating):
+            raise TypeError(
+                f"Tensor: expected a floating dtype for requires_grad=True, got {self.data.dtype}"
+            )
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._op = None
+        self._hooks = None
+        self._logits = None  # set by softmax/sigmoid: their input, for the fused losses
+
+    shape = property(lambda self: self.data.shape, doc="Shape of the data.")
+    ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
+    size = property(lambda self: self.data.size, doc="Number of elements.")
+    dtype = property(lambda self: self.data.dtype, doc="dtype of the data.")
+
+    @property
+    def is_leaf(self):
+        """True for tensors made by the user (parameters, inputs), not by an op."""
+        return self._op is None
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({np.array2string(np.asarray(self.data), precision=4)}{grad})"
+
+    def numpy(self):
+        """The data as a NumPy array (no copy on the NumPy backend)."""
+        return np.asarray(self.data)
+
+    def item(self):
+        """The value of a one-element tensor as a Python float."""
+        return self.data.item()
+
+    def detach(self):
+        """A new leaf tensor sharing this data, cut off from the graph."""
+        return Tensor(self.data)
+
+    def backward(self, grad=None, retain_graph=False):
+        """Compute gradients of this tensor with respect to every leaf that requires them.
+
+        Args:
+            grad: d(final)/d(this); may be omitted for a one-element tensor (taken as 1).
+            retain_graph: keep the saved arrays so that backward can run through the graph
+                again; by default the graph is freed.
+        """
+        from .graph import backward
+
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: expected a tensor that requires grad, got one with "
+                "requires_grad=False (was it computed under no_grad(), or from constants?)"
+            )
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward: expected a one-element tensor when no grad is given, got shape "
+                    f"{self.shape}; pass grad= of that shape"
+                )
+            grad = xp.ones_like(self.data)
+        else:
+            grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, self.dtype)
+            if grad.shape != self.shape:
+                raise ValueError(f"backward: expected grad of shape {self.shape}, got {grad.shape}")
+        backward(self, grad, retain_graph)
+
+    def register_hook(self, fn):
+        """Call ``fn(grad)`` when the gradient flowing into this tensor is complete.
+
+        ``fn`` may return a replacement gradient (same shape) or None to keep it. Returns a
+        handle whose ``remove()`` takes the hook away.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: expected a tensor that requires grad, got one that doesn't")
+        if self._hooks is None:
+            self._hooks = {}
+        handle = _HookHandle(self._hooks)
+        self._hooks[handle.key] = fn
+        return handle
+
+
+class _HookHandle:
+    _next = 0
+
+    def __init__(self, hooks):
+        self.hooks, self.key = hooks, _HookHandle._next
+        _HookHandle._next += 1
+
+    def remove(self):
+        """Detach the hook."""
+        self.hooks.pop(self.key, None)
+
+
+def tensor(array, requires_grad=False, dtype=None):
+    """Make a leaf Tensor from an array-like.
+
+    With ``dtype=None`` a NumPy floating array keeps its dtype (float64 stays float64); any
+    other input (lists, ints, bools) becomes the default dtype, float32.
+    """
+    if isinstance(array, Tensor):
+        array = array.data
+    if dtype is None:
+        is_float_array = isinstance(array, xp.ndarray) and np.issubdtype(array.dtype, np.floating)
+        dtype = array.dtype if is_float_array else default_dtype()
+    return Tensor(xp.asarray(array, dtype=dtype), requires_grad=requires_grad)

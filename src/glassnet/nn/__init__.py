@@ -1,0 +1,15 @@
+"""Networks: modules, layers, initializers and the diagnostics recorder."""
+
+from . import init
+from .activation import (ELU, GELU, Activation, Identity, LeakyReLU, LogSoftmax, Maxout,
+                         ReLU, Sigmoid, Softmax, Softplus, Softsign, Step, Tanh)  # fmt: skip
+from .dense import Dense
+from .diagnostics import Recorder
+from .dropout import Dropout
+from .module import REGISTRY, Module, Parameter, Sequential, register
+
+__all__ = [
+    "Module", "Parameter", "Sequential", "Dense", "Dropout", "Recorder", "init", "register",
+    "REGISTRY", "Activation", "Step", "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU",
+    "Softsign", "Softplus", "ELU", "GELU", "Maxout", "Softmax", "LogSoftmax",
+]  # fmt: skip

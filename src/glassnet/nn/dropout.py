@@ -1,0 +1,34 @@
+"""The dropout layer."""
+
+from .. import ops
+from ..backend import as_rng
+from .module import Module, register
+
+__all__ = ["Dropout"]
+
+
+@register
+class Dropout(Module):
+    """Inverted dropout: in training, each unit is zeroed with probability p and the others are
+    scaled by 1 / (1 - p); in eval mode it is the identity.
+
+    Args:
+        p: drop probability in [0, 1).
+        seed: int or numpy.random.Generator for the masks.
+    Reference: Srivastava et al., "Dropout", JMLR 15 (2014).
+    """
+
+    def __init__(self, p=0.5, *, seed=None):
+        super().__init__()
+        if not (isinstance(p, (int, float)) and 0.0 <= p < 1.0):
+            raise ValueError(f"Dropout: expected p in [0, 1), got {p!r}")
+        self.p, self._rng = float(p), as_rng(seed)
+
+    def forward(self, x):
+        return ops.dropout(x, self.p, self._rng, training=self.training)
+
+    def config(self):
+        return {"p": self.p}
+
+    def extra_repr(self):
+        return f"p={self.p}"

@@ -1,0 +1,136 @@
+"""Weight initializers. Each is a small object called as ``init(shape, rng, dtype)``.
+
+For a dense weight W of shape (out, in): fan_in = in, fan_out = out.
+References: Glorot & Bengio (2010), eq. 16; He et al. (2015), eq. 10; LeCun et al.,
+"Efficient BackProp" (1998), sec. 4.6; the lectures' classic uniform(-0.1, 0.1) (deck 000).
+"""
+
+import math
+
+from ..backend import as_rng, default_dtype
+
+__all__ = [
+    "Initializer", "Uniform", "Normal", "GlorotUniform", "GlorotNormal", "HeUniform",
+    "HeNormal", "LecunUniform", "LecunNormal", "Zeros", "Constant", "get", "NAMES",
+]  # fmt: skip
+
+
+def _fans(shape):
+    if len(shape) < 2:
+        return shape[0], shape[0]
+    receptive = math.prod(shape[2:])
+    return shape[1] * receptive, shape[0] * receptive
+
+
+class Initializer:
+    """Base: ``__call__(shape, rng=None, dtype=None)`` returns a new array."""
+
+    name = ""
+
+    def __call__(self, shape, rng=None, dtype=None):
+        dtype = default_dtype() if dtype is None else dtype
+        return self.sample(tuple(shape), as_rng(rng)).astype(dtype)
+
+    def config(self):
+        """The name and arguments, JSON-able."""
+        return {"name": self.name, **vars(self)}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({args})"
+
+
+class Uniform(Initializer):
+    """W ~ uniform(-r, r); r = 0.1 is the lectures' classic choice."""
+
+    name = "uniform"
+
+    def __init__(self, r=0.1):
+        self.r = r
+
+    def sample(self, shape, rng):
+        return rng.uniform(-self.r, self.r, shape)
+
+
+class Normal(Initializer):
+    """W ~ normal(0, std^2)."""
+
+    name = "normal"
+
+    def __init__(self, std=0.01):
+        self.std = std
+
+    def sample(self, shape, rng):
+        return rng.normal(0.0, self.std, shape)
+
+
+def _scaled(name, doc, gain, fan, distribution):
+    def sample(self, shape, rng):
+        fan_in, fan_out = _fans(shape)
+        n = {"in": fan_in, "avg": (fan_in + fan_out) / 2}[fan]
+        if distribution == "uniform":
+            r = math.sqrt(3.0 * gain / n)  # variance r^2 / 3 = gain / n
+            return rng.uniform(-r, r, shape)
+        return rng.normal(0.0, math.sqrt(gain / n), shape)
+
+    return type(name, (Initializer,), {"name": _snake(name), "__doc__": doc, "sample": sample})
+
+
+def _snake(name):
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+GlorotUniform = _scaled(
+    "GlorotUniform", "Glorot/Xavier: W ~ uniform(-r, r), r = sqrt(6 / (fan_in + fan_out)).", 1.0, "avg", "uniform"
+)
+GlorotNormal = _scaled(
+    "GlorotNormal", "Glorot/Xavier: W ~ normal(0, 2 / (fan_in + fan_out)).", 1.0, "avg", "normal"
+)
+HeUniform = _scaled("HeUniform", "He/Kaiming: W ~ uniform(-r, r), r = sqrt(6 / fan_in).", 2.0, "in", "uniform")
+HeNormal = _scaled("HeNormal", "He/Kaiming: W ~ normal(0, 2 / fan_in).", 2.0, "in", "normal")
+LecunUniform = _scaled("LecunUniform", "LeCun: W ~ uniform(-r, r), r = sqrt(3 / fan_in).", 1.0, "in", "uniform")
+LecunNormal = _scaled("LecunNormal", "LeCun: W ~ normal(0, 1 / fan_in).", 1.0, "in", "normal")
+
+
+class Constant(Initializer):
+    """Every weight equals ``value``."""
+
+    name = "constant"
+
+    def __init__(self, value=0.0):
+        self.value = value
+
+    def sample(self, shape, rng):
+        import numpy as np
+
+        return np.full(shape, self.value, dtype=np.float64)
+
+
+class Zeros(Constant):
+    """Every weight is 0 (for biases; zero weights cannot break symmetry)."""
+
+    name = "zeros"
+
+    def __init__(self):
+        super().__init__(0.0)
+
+    def config(self):
+        return {"name": self.name}
+
+
+_CLASSES = [Uniform, Normal, GlorotUniform, GlorotNormal, HeUniform, HeNormal,
+            LecunUniform, LecunNormal, Zeros, Constant]  # fmt: skip
+NAMES = {cls.name: cls for cls in _CLASSES}
+
+
+def get(init):
+    """An Initializer from a name ("glorot_uniform"), a config dict, or an Initializer."""
+    if isinstance(init, Initializer):
+        return init
+    if isinstance(init, dict):
+        name = init.get("name")
+        if name in NAMES:
+            return NAMES[name](**{k: v for k, v in init.items() if k != "name"})
+    if isinstance(init, str) and init in NAMES:
+        return NAMES[init]()
+    raise ValueError(f"initializer {init!r} is unknown; choose one of: {', '.join(sorted(NAMES))}")

@@ -1,0 +1,239 @@
+"""``Module``, ``Parameter`` and ``Sequential``: how layers own weights and compose.
+
+A module finds its parameters and sub-modules by walking its attributes in assignment order,
+lists, tuples and dicts included; there is no registration ceremony. ``named_parameters()``
+yields dotted paths (``layers.0.W``) which are also the ``state_dict`` and file keys.
+"""
+
+import numpy as np
+
+from ..autodiff import Tensor, no_grad
+from ..backend import default_dtype, xp
+
+__all__ = ["Parameter", "Module", "Sequential", "register", "REGISTRY"]
+
+REGISTRY = {}
+
+
+def register(cls):
+    """Class decorator: make ``cls`` loadable from files by its name (see ``glassnet.io``)."""
+    REGISTRY[cls.__name__] = cls
+    return cls
+
+
+class Parameter(Tensor):
+    """A leaf Tensor that a Module owns and an optimizer updates (requires_grad=True)."""
+
+    __slots__ = ()
+
+    def __init__(self, data):
+        super().__init__(data, requires_grad=True)
+
+
+def _children(value, prefix):
+    """(dotted name, value) for the modules, parameters and buffers inside an attribute."""
+    if isinstance(value, (Module, Parameter)):
+        yield prefix, value
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _children(item, f"{prefix}.{i}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _children(item, f"{prefix}.{key}")
+
+
+class _Handle:
+    def __init__(self, hooks, key):
+        self.hooks, self.key = hooks, key
+
+    def remove(self):
+        """Detach the hook."""
+        self.hooks.pop(self.key, None)
+
+
+class Module:
+    """Base class of layers and networks.
+
+    A subclass sets parameters and sub-modules as attributes in ``__init__`` (after calling
+    ``super().__init__()``), computes in ``forward``, and returns its constructor arguments
+    from ``config()`` so that it can be saved and rebuilt. Buffers (state that is not trained,
+    e.g. running statistics) are listed by name in ``self._buffer_names``.
+    """
+
+    def __init__(self):
+        self.training = True
+        self._forward_hooks = {}
+        self._hook_counter = 0
+        self._buffer_names = ()
+
+    def forward(self, *inputs):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must define forward (abstract)")
+
+    def __call__(self, *inputs):
+        out = self.forward(*inputs)
+        if self._forward_hooks:
+            for hook in list(self._forward_hooks.values()):
+                replaced = hook(self, inputs, out)
+                if replaced is not None:
+                    out = replaced
+        return out
+
+    def register_forward_hook(self, fn):
+        """Call ``fn(module, inputs, output)`` after every forward; a non-None result replaces
+        the output. Returns a handle with ``remove()``."""
+        self._hook_counter += 1
+        self._forward_hooks[self._hook_counter] = fn
+        return _Handle(self._forward_hooks, self._hook_counter)
+
+    # -- traversal -------------------------------------------------------------------------
+    def _named_members(self):
+        for name, value in vars(self).items():
+            if not name.startswith("_"):
+                yield from _children(value, name)
+
+    def named_modules(self, prefix=""):
+        """(dotted name, module) for this module and every module inside it, depth first."""
+        yield prefix, self
+        for name, value in self._named_members():
+            if isinstance(value, Module):
+                yield from value.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def named_parameters(self, prefix=""):
+        """(dotted name, Parameter) for every parameter, in assignment order."""
+        for name, value in self._named_members():
+            full = f"{prefix}.{name}" if prefix else name
+            if isinstance(value, Parameter):
+                yield full, value
+            else:
+                yield from value.named_parameters(full)
+
+    def parameters(self):
+        """All parameters, in assignment order."""
+        return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self, prefix=""):
+        """(dotted name, array) for every buffer."""
+        for name, module in self.named_modules(prefix):
+            for buffer in module._buffer_names:
+                yield (f"{name}.{buffer}" if name else buffer), getattr(module, buffer)
+
+    # -- modes and state -------------------------------------------------------------------
+    def train(self, mode=True):
+        """Training mode (dropout active, batch statistics); returns self."""
+        for _, module in self.named_modules():
+            module.training = mode
+        return self
+
+    def eval(self):
+        """Evaluation mode (dropout off, running statistics); returns self."""
+        return self.train(False)
+
+    @property
+    def dtype(self):
+        """dtype of the parameters (the default dtype for a module without any)."""
+        params = self.parameters()
+        return params[0].dtype if params else default_dtype()
+
+    def astype(self, dtype):
+        """Convert every parameter and buffer to ``dtype`` in place; returns self."""
+        for p in self.parameters():
+            p.data, p.grad = p.data.astype(dtype), None
+        for name, module in self.named_modules():
+            for buffer in module._buffer_names:
+                setattr(module, buffer, getattr(module, buffer).astype(dtype))
+        return self
+
+    def state_dict(self):
+        """Copies of all parameters and buffers, keyed by dotted name."""
+        state = {name: p.data.copy() for name, p in self.named_parameters()}
+        state.update((name, b.copy()) for name, b in self.named_buffers())
+        return state
+
+    def load_state_dict(self, state):
+        """Copy arrays from ``state`` into the parameters and buffers (names and shapes must
+        match exactly; values keep the module's dtype)."""
+        own = dict(self.named_parameters())
+        buffers = dict(self.named_buffers())
+        expected = set(own) | set(buffers)
+        missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
+        if missing or unexpected:
+            raise KeyError(
+                f"{type(self).__name__}.load_state_dict: expected keys {sorted(expected)}, "
+                f"got missing {missing} and unexpected {unexpected}"
+            )
+        for name, value in state.items():
+            target = own[name].data if name in own else buffers[name]
+            value = xp.asarray(value)
+            if value.shape != target.shape:
+                raise ValueError(
+                    f"{type(self).__name__}.load_state_dict: expected {name} of shape "
+                    f"{target.shape}, got {value.shape}"
+                )
+            target[...] = value
+
+    def config(self):
+        """Constructor arguments as JSON-able values (for saving); layers override this."""
+        return {}
+
+    def predict(self, X, batch_size=1024):
+        """Outputs for ``X`` as a NumPy array: batched, in eval mode, without a graph.
+
+        The mode the module was in is restored afterwards.
+        """
+        X = _as_input(X, self.dtype)
+        was_training = self.training
+        self.eval()
+        try:
+            with no_grad():
+                outs = [self(Tensor(X[i : i + batch_size])).data for i in range(0, len(X), batch_size)]
+        finally:
+            self.train(was_training)
+        return np.asarray(xp.concatenate(outs)) if outs else np.empty((0,))
+
+    def extra_repr(self):
+        """Text inside the parentheses of ``repr``."""
+        return ""
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+
+def _as_input(X, dtype):
+    if isinstance(X, Tensor):
+        X = X.data
+    X = xp.asarray(X)
+    if X.dtype != dtype:
+        X = X.astype(dtype)
+    return X
+
+
+@register
+class Sequential(Module):
+    """Layers applied one after another: ``Sequential(Dense(2, 8, "tanh"), Dense(8, 1))``."""
+
+    def __init__(self, *layers):
+        super().__init__()
+        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+            layers = tuple(layers[0])
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise TypeError(f"Sequential: expected Module layers, got {type(layer).__name__} at position {i}")
+        self.layers = list(layers)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def __getitem__(self, i):
+        return self.layers[i]
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def __repr__(self):
+        inner = "".join(f"\n  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
+        return f"Sequential({inner}\n)"

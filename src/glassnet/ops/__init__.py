@@ -1,0 +1,26 @@
+"""The primitive differentiable operations, grouped by family.
+
+Every name in ``__all__`` is a functional op on Tensors; each has a gradient check and a
+PyTorch comparison in tests/ops (the spec table fails the suite for an op without one).
+"""
+
+from . import activation as _activation
+from . import dropout as _dropout
+from . import elementwise as _elementwise
+from . import linalg as _linalg
+from . import loss as _loss
+from . import reduce as _reduce
+from . import shape as _shape
+from ._tensor_methods import attach as _attach
+from .activation import *  # noqa: F403
+from .dropout import *  # noqa: F403
+from .elementwise import *  # noqa: F403
+from .linalg import *  # noqa: F403
+from .loss import *  # noqa: F403
+from .reduce import *  # noqa: F403
+from .shape import *  # noqa: F403
+
+FAMILIES = (_elementwise, _reduce, _shape, _linalg, _activation, _loss, _dropout)
+__all__ = [name for family in FAMILIES for name in family.__all__]
+
+_attach()

@@ -1,0 +1,255 @@
+"""Activation functions a = f(net) and their derivatives, each backward as delta = grad_out * f'(net).
+
+Reference: Goodfellow, Bengio & Courville, Deep Learning (2016), ch. 6.3; the formulas of
+the lectures (deck 000 for sigmoid/tanh, deck 004 for softsign and maxout).
+"""
+
+import math
+
+from ..autodiff import Op
+from ..backend import xp
+
+__all__ = [
+    "step", "identity", "sigmoid", "tanh", "relu", "leaky_relu", "softsign", "softplus",
+    "elu", "gelu", "maxout", "softmax", "log_softmax",
+]  # fmt: skip
+
+
+class Step(Op):
+    """Heaviside threshold a = 1 if net > 0 else 0 (the perceptron's unit). f'(net) = 0."""
+
+    def forward(self, net):
+        return (net > 0).astype(net.dtype)
+
+    def backward(self, grad_out):
+        return (xp.zeros_like(grad_out),)
+
+
+class Sigmoid(Op):
+    """Logistic sigmoid with steepness beta: a = 1 / (1 + exp(-beta net)).   f' = beta a (1 - a).
+
+    Computed as (1 + tanh(beta net / 2)) / 2, which equals the formula and cannot overflow.
+    """
+
+    def forward(self, net, beta):
+        self.beta = beta
+        self.a = 0.5 * (1.0 + xp.tanh((0.5 * beta) * net))
+        return self.a
+
+    def backward(self, grad_out):
+        a = self.a
+        return (grad_out * (self.beta * a * (1.0 - a)),)
+
+
+class Tanh(Op):
+    """a = tanh(net).   f' = 1 - a^2."""
+
+    def forward(self, net):
+        self.a = xp.tanh(net)
+        return self.a
+
+    def backward(self, grad_out):
+        a = self.a
+        return (grad_out * (1.0 - a * a),)
+
+
+class Relu(Op):
+    """Rectified linear unit a = max(0, net).   f' = 1 if net > 0 else 0."""
+
+    def forward(self, net):
+        self.active = net > 0
+        return net * self.active
+
+    def backward(self, grad_out):
+        return (grad_out * self.active,)
+
+
+class LeakyRelu(Op):
+    """a = net if net > 0 else slope * net.   f' = 1 or slope."""
+
+    def forward(self, net, slope):
+        self.active, self.slope = net > 0, slope
+        return xp.where(self.active, net, net * slope)
+
+    def backward(self, grad_out):
+        return (xp.where(self.active, grad_out, grad_out * self.slope),)
+
+
+class Softsign(Op):
+    """a = net / (1 + |net|).   f' = 1 / (1 + |net|)^2."""
+
+    def forward(self, net):
+        self.denominator = 1.0 + xp.abs(net)
+        return net / self.denominator
+
+    def backward(self, grad_out):
+        d = self.denominator
+        return (grad_out / (d * d),)
+
+
+class Softplus(Op):
+    """a = ln(1 + exp(net)) (computed as logaddexp(0, net)).   f' = sigmoid(net)."""
+
+    def forward(self, net):
+        self.net = net
+        return xp.logaddexp(net.dtype.type(0), net)
+
+    def backward(self, grad_out):
+        return (grad_out * (0.5 * (1.0 + xp.tanh(0.5 * self.net))),)
+
+
+class Elu(Op):
+    """ELU (Clevert et al. 2016): a = net if net > 0 else alpha (exp(net) - 1).
+
+    f' = 1 if net > 0 else a + alpha.
+    """
+
+    def forward(self, net, alpha):
+        self.active, self.alpha = net > 0, alpha
+        self.a = xp.where(self.active, net, alpha * xp.expm1(xp.minimum(net, 0)))
+        return self.a
+
+    def backward(self, grad_out):
+        return (xp.where(self.active, grad_out, grad_out * (self.a + self.alpha)),)
+
+
+_GELU_C = math.sqrt(2.0 / math.pi)
+
+
+class Gelu(Op):
+    """GELU, tanh approximation (Hendrycks & Gimpel 2016), as torch's approximate="tanh":
+
+        a = 0.5 net (1 + tanh(u)),  u = sqrt(2/pi) (net + 0.044715 net^3)
+        f' = 0.5 (1 + tanh(u)) + 0.5 net (1 - tanh(u)^2) sqrt(2/pi) (1 + 3 * 0.044715 net^2)
+    """
+
+    def forward(self, net):
+        self.net = net
+        self.t = xp.tanh(_GELU_C * (net + 0.044715 * net * net * net))
+        return 0.5 * net * (1.0 + self.t)
+
+    def backward(self, grad_out):
+        net, t = self.net, self.t
+        du = _GELU_C * (1.0 + 3 * 0.044715 * net * net)
+        return (grad_out * (0.5 * (1.0 + t) + 0.5 * net * (1.0 - t * t) * du),)
+
+
+class Maxout(Op):
+    """Maxout (Goodfellow et al. 2013): the last axis holds units * pieces values, grouped as
+    consecutive runs of ``pieces``; a_i = max_j net_(i, j).   The gradient goes to the maximal
+    piece of each unit (the first one on ties).
+    """
+
+    def forward(self, net, pieces):
+        grouped = net.reshape(net.shape[:-1] + (net.shape[-1] // pieces, pieces))
+        self.shape, self.winner = net.shape, grouped.argmax(axis=-1)[..., None]
+        return xp.take_along_axis(grouped, self.winner, axis=-1)[..., 0]
+
+    def backward(self, grad_out):
+        pieces = self.shape[-1] // grad_out.shape[-1]
+        grad = xp.zeros(grad_out.shape + (pieces,), grad_out.dtype)
+        xp.put_along_axis(grad, self.winner, grad_out[..., None], axis=-1)
+        return (grad.reshape(self.shape),)
+
+
+class Softmax(Op):
+    """a_k = exp(net_k) / sum_j exp(net_j) along an axis (shifted by the maximum: exp cannot
+    overflow).   grad_net = a * (grad_out - sum_k(grad_out_k a_k)).
+    """
+
+    def forward(self, net, axis):
+        e = xp.exp(net - net.max(axis=axis, keepdims=True))
+        self.a, self.axis = e / e.sum(axis=axis, keepdims=True), axis
+        return self.a
+
+    def backward(self, grad_out):
+        a = self.a
+        return (a * (grad_out - (grad_out * a).sum(axis=self.axis, keepdims=True)),)
+
+
+class LogSoftmax(Op):
+    """a_k = net_k - log sum_j exp(net_j) (max-shifted).   grad_net = grad_out - softmax * sum(grad_out)."""
+
+    def forward(self, net, axis):
+        shifted = net - net.max(axis=axis, keepdims=True)
+        self.a = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+        self.axis = axis
+        return self.a
+
+    def backward(self, grad_out):
+        return (grad_out - xp.exp(self.a) * grad_out.sum(axis=self.axis, keepdims=True),)
+
+
+def step(net):
+    """Heaviside step: 1 where net > 0, else 0; its gradient is zero everywhere."""
+    return Step.apply(net)
+
+
+def identity(net):
+    """a = net (linear units)."""
+    return net
+
+
+def sigmoid(net, beta=1.0):
+    """Logistic sigmoid 1 / (1 + exp(-beta net)); the fused losses see its input as logits."""
+    a = Sigmoid.apply(net, beta=float(beta))
+    if beta == 1.0:
+        a._logits = net
+    return a
+
+
+def tanh(net):
+    """Hyperbolic tangent."""
+    return Tanh.apply(net)
+
+
+def relu(net):
+    """max(0, net)."""
+    return Relu.apply(net)
+
+
+def leaky_relu(net, negative_slope=0.01):
+    """net for net > 0, negative_slope * net otherwise."""
+    return LeakyRelu.apply(net, slope=float(negative_slope))
+
+
+def softsign(net):
+    """net / (1 + |net|)."""
+    return Softsign.apply(net)
+
+
+def softplus(net):
+    """ln(1 + exp(net)), a smooth ReLU."""
+    return Softplus.apply(net)
+
+
+def elu(net, alpha=1.0):
+    """Exponential linear unit."""
+    return Elu.apply(net, alpha=float(alpha))
+
+
+def gelu(net):
+    """Gaussian error linear unit, tanh approximation."""
+    return Gelu.apply(net)
+
+
+def maxout(net, pieces):
+    """Maximum over consecutive groups of ``pieces`` values along the last axis."""
+    if pieces < 1 or net.shape[-1] % pieces:
+        raise ValueError(
+            f"maxout: expected a last axis divisible by pieces={pieces}, got shape {net.shape}"
+        )
+    return Maxout.apply(net, pieces=int(pieces))
+
+
+def softmax(net, axis=-1):
+    """exp(net) normalised to sum to one along ``axis``; the fused loss sees net as logits."""
+    a = Softmax.apply(net, axis=axis)
+    if axis in (-1, net.ndim - 1):
+        a._logits = net
+    return a
+
+
+def log_softmax(net, axis=-1):
+    """log(softmax(net)) computed stably."""
+    return LogSoftmax.apply(net, axis=axis)

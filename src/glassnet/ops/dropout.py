@@ -1,0 +1,29 @@
+"""Inverted dropout (Srivastava et al. 2014): drop each unit with probability p in training
+and scale the survivors by 1 / (1 - p), so that nothing changes at evaluation time."""
+
+from ..autodiff import Op
+from ..backend import as_rng
+
+__all__ = ["dropout"]
+
+
+class Dropout(Op):
+    """a = x * m,  m_k = 1 / (1 - p) with probability 1 - p, else 0.   grad_x = grad_out * m."""
+
+    def forward(self, x, mask):
+        self.mask = mask
+        return x * mask
+
+    def backward(self, grad_out):
+        return (grad_out * self.mask,)
+
+
+def dropout(x, p, seed=None, training=True):
+    """Inverted dropout of ``x`` with drop probability ``p``; identity when not training."""
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout: expected p in [0, 1), got {p}")
+    if not training or p == 0.0:
+        return x
+    rng = as_rng(seed)
+    keep = rng.random(x.shape, dtype=x.dtype) >= p
+    return Dropout.apply(x, mask=keep * x.dtype.type(1.0 / (1.0 - p)))

@@ -1,0 +1,75 @@
+"""Matrix products: ``matmul`` and the fused dense-layer op ``linear``."""
+
+from ..autodiff import Op
+from ..backend import xp
+from ._util import sum_to_shape
+
+__all__ = ["matmul", "linear"]
+
+
+class MatMul(Op):
+    """c = a @ b (NumPy's matmul rules, batch axes broadcast).
+
+        grad_a = grad_out @ b^T,   grad_b = a^T @ grad_out   (vectors promoted to matrices)
+    """
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, grad_out):
+        a, b = self.a, self.b
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g = grad_out
+        if a.ndim == 1:
+            g = xp.expand_dims(g, -2)
+        if b.ndim == 1:
+            g = xp.expand_dims(g, -1)
+        grad_a = grad_b = None
+        if self.needs[0]:
+            grad_a = sum_to_shape(g @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+        if self.needs[1]:
+            grad_b = sum_to_shape(xp.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(b.shape)
+        return grad_a, grad_b
+
+
+class Linear(Op):
+    """The affine map of a dense layer, one node: net = a_prev @ W^T + b.
+
+        delta = grad_out = dE/dnet            (batch, out)
+        grad_W = delta^T @ a_prev             (out, in)
+        grad_b = sum of delta over the batch  (out,)
+        grad_a_prev = delta @ W               (batch, in)
+    Leading axes beyond the last are treated as batch axes.
+    """
+
+    def forward(self, a_prev, W, b=None):
+        self.a_prev, self.W = a_prev, W
+        net = a_prev @ W.T
+        if b is not None:
+            net += b
+        return net
+
+    def backward(self, delta):
+        a_prev, W = self.a_prev, self.W
+        grad_a_prev = delta @ W if self.needs[0] else None
+        grad_W = grad_b = None
+        if delta.ndim > 2:
+            delta = delta.reshape(-1, delta.shape[-1])
+            a_prev = a_prev.reshape(-1, a_prev.shape[-1])
+        if self.needs[1]:
+            grad_W = delta.T @ a_prev
+        if len(self.needs) > 2 and self.needs[2]:
+            grad_b = delta.sum(axis=0)
+        return grad_a_prev, grad_W, grad_b
+
+
+def matmul(a, b):
+    """Matrix product a @ b."""
+    return MatMul.apply(a, b)
+
+
+def linear(x, W, b=None):
+    """net = x @ W^T + b, the fused affine map of a dense layer (W has shape (out, in))."""
+    return Linear.apply(x, W) if b is None else Linear.apply(x, W, b)

@@ -1,0 +1,222 @@
+"""Loss functions E(output, target), each one fused op whose backward is the output delta.
+
+Targets are constants (no gradient flows into them). ``reduction`` is "mean" or "sum";
+what "mean" divides by is stated per loss and matches PyTorch where PyTorch has the loss.
+The logit versions never form exp of a large number: finite values and gradients for any
+finite logits. Reference: Bishop, Pattern Recognition and Machine Learning (2006), 4.3.2 and
+5.2 (delta = a - y for matching output units and losses); the lectures' deck 003.
+"""
+
+from ..autodiff import Op, Tensor
+from ..backend import xp
+from ..errors import ShapeError
+
+__all__ = [
+    "sse", "mse", "l1", "binary_cross_entropy", "sigmoid_binary_cross_entropy",
+    "cross_entropy", "softmax_cross_entropy",
+]  # fmt: skip
+
+_LOG_FLOOR = -100.0  # log p is clamped here for p -> 0, as torch's BCELoss does
+_TINY = 3.7e-44  # ~ exp(-100): representable (subnormal) in float32
+
+
+def _divisor(reduction, n):
+    return n if reduction == "mean" else 1
+
+
+class SumOfSquares(Op):
+    """E = 1/2 * sum (a - y)^2 (the lectures' quadratic loss), divided by the number of samples
+    for "mean".   delta = (a - y) / divisor."""
+
+    def forward(self, a, y, reduction):
+        self.diff, self.n = a - y, _divisor(reduction, a.shape[0] if a.ndim else 1)
+        return 0.5 * (self.diff * self.diff).sum() / self.n
+
+    def backward(self, grad_out):
+        return (self.diff * (grad_out / self.n),)
+
+
+class MeanSquaredError(Op):
+    """E = sum (a - y)^2, divided by the number of elements for "mean" (torch's MSELoss).
+    delta = 2 (a - y) / divisor."""
+
+    def forward(self, a, y, reduction):
+        self.diff, self.n = a - y, _divisor(reduction, a.size)
+        return (self.diff * self.diff).sum() / self.n
+
+    def backward(self, grad_out):
+        return (self.diff * (2.0 * grad_out / self.n),)
+
+
+class AbsoluteError(Op):
+    """E = sum |a - y|, divided by the number of elements for "mean" (torch's L1Loss).
+    delta = sign(a - y) / divisor."""
+
+    def forward(self, a, y, reduction):
+        diff = a - y
+        self.sign, self.n = xp.sign(diff), _divisor(reduction, a.size)
+        return xp.abs(diff).sum() / self.n
+
+    def backward(self, grad_out):
+        return (self.sign * (grad_out / self.n),)
+
+
+class BinaryCrossEntropy(Op):
+    """E = -sum [y ln a + (1 - y) ln(1 - a)] on probabilities a (each ln clamped at -100, as
+    torch), divided by the number of elements for "mean".
+    grad_a = (a - y) / max(a (1 - a), 1e-12) / divisor (torch's form)."""
+
+    def forward(self, a, y, reduction):
+        self.a, self.y, self.n = a, y, _divisor(reduction, a.size)
+        log_a = xp.maximum(xp.log(xp.maximum(a, _TINY)), _LOG_FLOOR)
+        log_1ma = xp.maximum(xp.log(xp.maximum(1.0 - a, _TINY)), _LOG_FLOOR)
+        return -(y * log_a + (1.0 - y) * log_1ma).sum() / self.n
+
+    def backward(self, grad_out):
+        a = self.a
+        return ((a - self.y) / xp.maximum(a * (1.0 - a), 1e-12) * (grad_out / self.n),)
+
+
+class SigmoidBinaryCrossEntropy(Op):
+    """Binary cross-entropy on logits x, fused with the sigmoid a = 1 / (1 + exp(-x)):
+
+        E = sum [max(x, 0) - x y + ln(1 + exp(-|x|))]   (equal to the BCE of a; never overflows)
+        delta = (a - y) / divisor,  divisor = number of elements for "mean" (torch's
+        BCEWithLogitsLoss).
+    """
+
+    def forward(self, x, y, reduction):
+        self.x, self.y, self.n = x, y, _divisor(reduction, x.size)
+        return (xp.maximum(x, 0) - x * y + xp.log1p(xp.exp(-xp.abs(x)))).sum() / self.n
+
+    def backward(self, grad_out):
+        a = 0.5 * (1.0 + xp.tanh(0.5 * self.x))
+        return ((a - self.y) * (grad_out / self.n),)
+
+
+class CrossEntropy(Op):
+    """Categorical cross-entropy on probabilities a: E = -sum_i sum_k y_ik ln a_ik (ln clamped
+    at -100), divided by the number of samples for "mean".   grad_a = -y / a / divisor (0
+    where the clamp holds)."""
+
+    def forward(self, a, y, reduction):
+        self.a, self.y, self.n = a, y, _divisor(reduction, a.shape[0])
+        return -(y * xp.maximum(xp.log(xp.maximum(a, _TINY)), _LOG_FLOOR)).sum() / self.n
+
+    def backward(self, grad_out):
+        a = self.a
+        safe = a > _TINY
+        return (xp.where(safe, -self.y / xp.where(safe, a, 1.0), 0.0).astype(a.dtype) * (grad_out / self.n),)
+
+
+class SoftmaxCrossEntropy(Op):
+    """Categorical cross-entropy on logits x, fused with the softmax a = softmax(x):
+
+        E = -sum_i sum_k y_ik log_softmax(x)_ik     (labels: y is one-hot of the label)
+        delta = (a - y) / divisor,  divisor = number of samples for "mean" (torch's
+        CrossEntropyLoss).
+    """
+
+    def forward(self, x, target, reduction):
+        shifted = x - x.max(axis=-1, keepdims=True)
+        log_a = shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
+        self.log_a, self.target, self.n = log_a, target, _divisor(reduction, x.shape[0])
+        if target.ndim == 1:  # integer labels
+            return -log_a[xp.arange(x.shape[0]), target].sum() / self.n
+        return -(target * log_a).sum() / self.n
+
+    def backward(self, grad_out):
+        delta = xp.exp(self.log_a)
+        if self.target.ndim == 1:
+            delta[xp.arange(delta.shape[0]), self.target] -= 1.0
+        else:
+            delta -= self.target
+        delta *= grad_out / self.n
+        return (delta,)
+
+
+def _check_reduction(who, reduction):
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"{who}: expected reduction 'mean' or 'sum', got {reduction!r}")
+
+
+def _target_like(who, output, target):
+    """The target as an array of the output's dtype and shape; (n,) fits a single output (n, 1)."""
+    y = target.data if isinstance(target, Tensor) else xp.asarray(target)
+    if y.shape != output.shape:
+        if output.ndim == 2 and output.shape[1] == 1 and y.shape == output.shape[:1]:
+            y = y.reshape(output.shape)
+        else:
+            raise ShapeError(
+                f"{who}: expected target of shape {output.shape} (the output's), got {y.shape}"
+            )
+    return y.astype(output.dtype, copy=False)
+
+
+def _class_target(who, output, target):
+    """Integer labels (n,) checked against the number of classes, or soft targets like output."""
+    y = target.data if isinstance(target, Tensor) else xp.asarray(target)
+    if y.ndim == 1 and output.ndim == 2 and y.shape[0] == output.shape[0]:
+        if not xp.issubdtype(y.dtype, xp.integer):
+            raise TypeError(f"{who}: expected integer class labels, got dtype {y.dtype}")
+        n_classes = output.shape[1]
+        bad = (y < 0) | (y >= n_classes)
+        if bad.any():
+            i = int(xp.argmax(bad))
+            raise ValueError(
+                f"{who}: labels must be in 0..{n_classes - 1} for {n_classes} classes, "
+                f"got {int(y[i])} at index {i}"
+            )
+        return y
+    return _target_like(who, output, target)
+
+
+def sse(output, target, reduction="sum"):
+    """Halved sum of squared errors 1/2 sum (y - a)^2; "mean" divides by the number of samples."""
+    _check_reduction("sse", reduction)
+    return SumOfSquares.apply(output, y=_target_like("sse", output, target), reduction=reduction)
+
+
+def mse(output, target, reduction="mean"):
+    """Mean squared error (torch's MSELoss): "mean" divides by the number of elements."""
+    _check_reduction("mse", reduction)
+    return MeanSquaredError.apply(output, y=_target_like("mse", output, target), reduction=reduction)
+
+
+def l1(output, target, reduction="mean"):
+    """Absolute error (torch's L1Loss)."""
+    _check_reduction("l1", reduction)
+    return AbsoluteError.apply(output, y=_target_like("l1", output, target), reduction=reduction)
+
+
+def binary_cross_entropy(probabilities, targets, reduction="mean"):
+    """Binary cross-entropy on probabilities in [0, 1] (torch's BCELoss)."""
+    _check_reduction("binary_cross_entropy", reduction)
+    y = _target_like("binary_cross_entropy", probabilities, targets)
+    return BinaryCrossEntropy.apply(probabilities, y=y, reduction=reduction)
+
+
+def sigmoid_binary_cross_entropy(logits, targets, reduction="mean"):
+    """Binary cross-entropy on logits, fused and stable (torch's BCEWithLogitsLoss); delta a - y."""
+    _check_reduction("sigmoid_binary_cross_entropy", reduction)
+    y = _target_like("sigmoid_binary_cross_entropy", logits, targets)
+    return SigmoidBinaryCrossEntropy.apply(logits, y=y, reduction=reduction)
+
+
+def cross_entropy(probabilities, target, reduction="mean"):
+    """Categorical cross-entropy on probabilities (e.g. softmax outputs); labels or soft targets."""
+    _check_reduction("cross_entropy", reduction)
+    y = _class_target("cross_entropy", probabilities, target)
+    if y.ndim == 1:
+        y = xp.eye(probabilities.shape[1], dtype=probabilities.dtype)[y]
+    return CrossEntropy.apply(probabilities, y=y, reduction=reduction)
+
+
+def softmax_cross_entropy(logits, target, reduction="mean"):
+    """Categorical cross-entropy on logits, fused and stable (torch's CrossEntropyLoss).
+
+    ``target`` is integer labels (n,) or one-hot/soft targets (n, classes); delta = a - y.
+    """
+    _check_reduction("softmax_cross_entropy", reduction)
+    y = _class_target("softmax_cross_entropy", logits, target)
+    return SoftmaxCrossEntropy.apply(logits, target=y, reduction=reduction)

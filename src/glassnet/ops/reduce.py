@@ -1,0 +1,91 @@
+"""Reductions over axes: sum, mean, max, min (with ``keepdims``)."""
+
+from ..autodiff import Op
+from ..backend import xp
+from ._util import normalize_axis
+
+__all__ = ["sum", "mean", "max", "min"]
+
+
+def _expand(grad_out, shape, axes, keepdims):
+    """Give a reduced gradient back its reduced axes (as size 1) so it broadcasts to ``shape``."""
+    if not keepdims:
+        grad_out = grad_out.reshape([1 if i in axes else n for i, n in enumerate(shape)])
+    return grad_out
+
+
+class Sum(Op):
+    """c = sum of a over axes.   grad_a = grad_out broadcast back over the summed axes."""
+
+    def forward(self, a, axis, keepdims):
+        self.shape, self.axes, self.keepdims = a.shape, normalize_axis(axis, a.ndim), keepdims
+        return a.sum(axis=self.axes, keepdims=keepdims)
+
+    def backward(self, grad_out):
+        grad = _expand(grad_out, self.shape, self.axes, self.keepdims)
+        return (xp.broadcast_to(grad, self.shape),)
+
+
+class Mean(Op):
+    """c = mean of a over axes (n elements each).   grad_a = grad_out / n, broadcast back."""
+
+    def forward(self, a, axis, keepdims):
+        self.shape, self.axes, self.keepdims = a.shape, normalize_axis(axis, a.ndim), keepdims
+        return a.mean(axis=self.axes, keepdims=keepdims)
+
+    def backward(self, grad_out):
+        n = 1
+        for ax in self.axes:
+            n *= self.shape[ax]
+        grad = _expand(grad_out, self.shape, self.axes, self.keepdims)
+        return (xp.broadcast_to(grad / n, self.shape),)
+
+
+class _Extremum(Op):
+    """Shared backward of max and min: the gradient is split evenly among tied extreme elements
+    (as torch.amax/amin do)."""
+
+    def backward(self, grad_out):
+        out = _expand(self.out, self.shape, self.axes, self.keepdims)
+        grad = _expand(grad_out, self.shape, self.axes, self.keepdims)
+        hits = (self.a == out).astype(grad_out.dtype)
+        count = hits.sum(axis=self.axes, keepdims=True)
+        return (hits * (grad / count),)
+
+
+class Max(_Extremum):
+    """c = max of a over axes.   grad_a = grad_out at the maximal elements, 0 elsewhere."""
+
+    def forward(self, a, axis, keepdims):
+        self.a, self.shape, self.axes, self.keepdims = a, a.shape, normalize_axis(axis, a.ndim), keepdims
+        self.out = a.max(axis=self.axes, keepdims=keepdims)
+        return self.out
+
+
+class Min(_Extremum):
+    """c = min of a over axes.   grad_a = grad_out at the minimal elements, 0 elsewhere."""
+
+    def forward(self, a, axis, keepdims):
+        self.a, self.shape, self.axes, self.keepdims = a, a.shape, normalize_axis(axis, a.ndim), keepdims
+        self.out = a.min(axis=self.axes, keepdims=keepdims)
+        return self.out
+
+
+def sum(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
+    """Sum over ``axis`` (None: all axes)."""
+    return Sum.apply(a, axis=axis, keepdims=keepdims)
+
+
+def mean(a, axis=None, keepdims=False):
+    """Arithmetic mean over ``axis`` (None: all axes)."""
+    return Mean.apply(a, axis=axis, keepdims=keepdims)
+
+
+def max(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
+    """Maximum over ``axis``; ties share the gradient evenly."""
+    return Max.apply(a, axis=axis, keepdims=keepdims)
+
+
+def min(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
+    """Minimum over ``axis``; ties share the gradient evenly."""
+    return Min.apply(a, axis=axis, keepdims=keepdims)

@@ -1,0 +1,104 @@
+"""Shape ops: reshape, transpose, indexing and slicing, concatenate, stack."""
+
+from ..autodiff import Op, Tensor
+from ..backend import xp
+
+__all__ = ["reshape", "transpose", "getitem", "concatenate", "stack"]
+
+
+class Reshape(Op):
+    """c = a with a new shape.   grad_a = grad_out reshaped back."""
+
+    def forward(self, a, shape):
+        self.shape = a.shape
+        return a.reshape(shape)
+
+    def backward(self, grad_out):
+        return (grad_out.reshape(self.shape),)
+
+
+class Transpose(Op):
+    """c = a with its axes permuted.   grad_a = grad_out with the inverse permutation."""
+
+    def forward(self, a, axes):
+        self.axes = tuple(range(a.ndim))[::-1] if axes is None else tuple(axes)
+        return a.transpose(self.axes)
+
+    def backward(self, grad_out):
+        inverse = [0] * len(self.axes)
+        for i, ax in enumerate(self.axes):
+            inverse[ax] = i
+        return (grad_out.transpose(inverse),)
+
+
+def _is_basic(index):
+    """True for basic indexing (ints, slices, None, Ellipsis): no element is picked twice."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, slice)) for p in parts)
+
+
+class GetItem(Op):
+    """c = a[index].   grad_a = zeros of a's shape with grad_out scattered (added) at index."""
+
+    def forward(self, a, index):
+        self.shape, self.dtype, self.index = a.shape, a.dtype, index
+        return a[index]
+
+    def backward(self, grad_out):
+        grad = xp.zeros(self.shape, self.dtype)
+        if _is_basic(self.index):
+            grad[self.index] = grad_out
+        else:
+            xp.add.at(grad, self.index, grad_out)  # repeated indices add up
+        return (grad,)
+
+
+class Concatenate(Op):
+    """c = [a_1, ..., a_k] joined along an axis.   grad_a_i = the matching slice of grad_out."""
+
+    def forward(self, *arrays, axis):
+        self.axis = axis
+        self.splits = xp.cumsum([a.shape[axis] for a in arrays])[:-1].tolist()
+        return xp.concatenate(arrays, axis=axis)
+
+    def backward(self, grad_out):
+        return tuple(xp.split(grad_out, self.splits, axis=self.axis))
+
+
+class Stack(Op):
+    """c = a_1, ..., a_k stacked along a new axis.   grad_a_i = grad_out taken at i on that axis."""
+
+    def forward(self, *arrays, axis):
+        self.axis, self.n = axis, len(arrays)
+        return xp.stack(arrays, axis=axis)
+
+    def backward(self, grad_out):
+        return tuple(xp.take(grad_out, i, axis=self.axis) for i in range(self.n))
+
+
+def reshape(a, *shape):
+    """a with a new shape (one axis may be -1)."""
+    shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    return Reshape.apply(a, shape=tuple(shape))
+
+
+def transpose(a, axes=None):
+    """a with axes permuted (default: reversed)."""
+    return Transpose.apply(a, axes=axes)
+
+
+def getitem(a, index):
+    """a[index]: integers, slices, integer or boolean arrays; gradients are scattered back."""
+    if isinstance(index, Tensor) and not isinstance(index, tuple):
+        index = index.data
+    return GetItem.apply(a, index=index)
+
+
+def concatenate(tensors, axis=0):
+    """Join tensors along an existing axis."""
+    return Concatenate.apply(*tensors, axis=axis)
+
+
+def stack(tensors, axis=0):
+    """Stack tensors along a new axis."""
+    return Stack.apply(*tensors, axis=axis)
