@@ -34,7 +34,7 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self._op = None
         self._hooks = None
-        self._logits = None  # set by softmax/sigmoid: their input, for the fused losses
+        self._logits = None  # ("softmax" | "sigmoid", input): logits for the fused losses
 
     shape = property(lambda self: self.data.shape, doc="Shape of the data.")
     ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")

@@ -194,7 +194,7 @@ def sigmoid(net, beta=1.0):
     """Logistic sigmoid 1 / (1 + exp(-beta net)); the fused losses see its input as logits."""
     a = Sigmoid.apply(net, beta=float(beta))
     if beta == 1.0:
-        a._logits = net
+        a._logits = ("sigmoid", net)
     return a
 
 
@@ -246,7 +246,7 @@ def softmax(net, axis=-1):
     """exp(net) normalised to sum to one along ``axis``; the fused loss sees net as logits."""
     a = Softmax.apply(net, axis=axis)
     if axis in (-1, net.ndim - 1):
-        a._logits = net
+        a._logits = ("softmax", net)
     return a
 
 

@@ -1,0 +1,56 @@
+"""Adam."""
+
+import math
+
+import numpy as np
+
+from .optimizer import Optimizer
+
+__all__ = ["Adam"]
+
+
+class Adam(Optimizer):
+    """Adam, Kingma & Ba (2015), Algorithm 1, with eps added to sqrt(v_hat) as torch does:
+
+        m = beta1 m + (1 - beta1) g          m_hat = m / (1 - beta1^t)
+        v = beta2 v + (1 - beta2) g^2        v_hat = v / (1 - beta2^t)
+        w = w - eta * m_hat / (sqrt(v_hat) + eps)
+
+    (scikit-learn, Keras and Chainer add eps to sqrt(v) instead.)
+
+    Args:
+        params: the parameters to update.
+        lr: step size eta (default 1e-3).  beta1, beta2: decay rates in [0, 1).
+        eps: added to sqrt(v_hat) (default 1e-8).
+        weight_decay: g := g + weight_decay * w before the update (torch's Adam, not AdamW).
+    Reference: D. P. Kingma, J. Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
+    """
+
+    def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
+        super().__init__(params, lr, weight_decay)
+        for name, beta in (("beta1", beta1), ("beta2", beta2)):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"Adam: {name} must be in [0, 1), got {beta!r}")
+        if not eps > 0:
+            raise ValueError(f"Adam: expected eps > 0, got {eps!r}")
+        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+
+    def update(self, w, g, state):
+        if not state:
+            state["m"], state["v"] = np.zeros_like(w), np.zeros_like(w)
+        m, v, t = state["m"], state["v"], self.t
+        m *= self.beta1
+        m += (1.0 - self.beta1) * g
+        v *= self.beta2
+        v += (1.0 - self.beta2) * (g * g)
+        # m_hat / (sqrt(v_hat) + eps) with the bias corrections folded into scalars
+        denominator = np.sqrt(v)
+        denominator *= 1.0 / math.sqrt(1.0 - self.beta2**t)
+        denominator += self.eps
+        step = m / denominator
+        step *= self.lr / (1.0 - self.beta1**t)
+        w -= step
+
+    def __repr__(self):
+        return (f"Adam(lr={self.lr}, beta1={self.beta1}, beta2={self.beta2}, eps={self.eps}, "
+                f"weight_decay={self.weight_decay})")  # fmt: skip

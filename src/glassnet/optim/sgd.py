@@ -1,0 +1,58 @@
+"""Gradient descent with optional momentum (the lectures' form) or Nesterov momentum."""
+
+from .optimizer import Optimizer
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, w := w - eta g.
+
+    With momentum mu (the lectures' form, deck 000; Rumelhart, Hinton & Williams 1986):
+
+        dw = -eta g + mu dw_old,   w := w + dw
+
+    For a constant eta this is torch's form (v = mu v + g; w := w - eta v) with dw = -eta v;
+    if eta changes between steps the two differ (here old steps keep the eta they were taken
+    with). With ``nesterov=True``, torch's form of Nesterov momentum (Sutskever et al. 2013):
+
+        v = mu v + g,   w := w - eta (g + mu v)
+
+    Args:
+        params: the parameters to update.
+        lr: learning rate eta (> 0).  momentum: mu in [0, 1).
+        nesterov: Nesterov momentum (needs momentum > 0).
+        weight_decay: g := g + weight_decay * w before the update (torch's convention).
+    """
+
+    def __init__(self, params, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
+        super().__init__(params, lr, weight_decay)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"SGD: expected momentum in [0, 1), got {momentum!r}")
+        if nesterov and momentum == 0.0:
+            raise ValueError("SGD: expected momentum > 0 for nesterov=True, got momentum=0")
+        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+
+    def update(self, w, g, state):
+        eta, mu = self.lr, self.momentum
+        if mu == 0.0:
+            w -= eta * g
+        elif self.nesterov:
+            v = state.get("v")
+            if v is None:
+                v = state["v"] = g.copy()  # torch starts its buffer at the first gradient
+            else:
+                v *= mu
+                v += g
+            w -= eta * (g + mu * v)
+        else:
+            dw = state.get("dw")
+            if dw is None:
+                dw = state["dw"] = -eta * g
+            else:
+                dw *= mu
+                dw -= eta * g
+            w += dw
+
+    def __repr__(self):
+        return f"SGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov}, weight_decay={self.weight_decay})"

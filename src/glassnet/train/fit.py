@@ -1,0 +1,217 @@
+"""``fit`` and ``evaluate``: the training loop written out."""
+
+import warnings
+
+import numpy as np
+
+from .. import optim
+from ..autodiff import Tensor, no_grad
+from ..backend import as_rng
+from ..nn import loss as losses
+from . import metrics as metric_table
+from .callbacks import EpochLogger, History, ProgressBar, TrainingState
+from .checks import as_features, as_targets, first_layer_check, probe_loss
+
+__all__ = ["fit", "evaluate"]
+
+
+def _prepare(who, model, X, y, loss_fn):
+    X = as_features(who, X, model.dtype)
+    integer_labels = getattr(loss_fn, "name", None) == "cross_entropy"
+    y = as_targets(who, y, len(X), model.dtype, integer_labels)
+    first_layer_check(who, model, X)
+    probe_loss(who, model, loss_fn, X, y)
+    return X, y
+
+
+def _threshold(output, loss_fn):
+    """Decision threshold of a single output: 0 for logits, 0.5 for probabilities and values."""
+    if output._logits is None and getattr(loss_fn, "name", None) == "binary_cross_entropy":
+        return 0.0
+    return 0.5
+
+
+def _batches(n, batch_size):
+    size = n if batch_size is None else batch_size
+    return [(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def _check_positive_int(who, name, value, allow_none=False, allow_zero=False):
+    if value is None and allow_none:
+        return
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if not ok or value < (0 if allow_zero else 1):
+        raise ValueError(f"{who}: expected {name} to be a {'non-negative' if allow_zero else 'positive'} "
+                         f"integer{' or None' if allow_none else ''}, got {value!r}")  # fmt: skip
+
+
+def fit(model, X, y, *, loss, optimizer="adam", lr=None, epochs=10, batch_size=32, shuffle=True,
+        validation_data=None, validation_split=0.0, callbacks=(), metrics=(), verbose=1,
+        seed=None):  # fmt: skip
+    """Train ``model`` on (X, y) by backpropagation; returns a ``History``.
+
+    Each step: zero_grad, forward, loss, backward, optimizer step. ``batch_size=1`` is online
+    learning, ``batch_size=None`` full-batch learning, anything else mini-batches, all through
+    the same vectorised code. An optimizer with ``needs_closure`` gets a closure that does
+    zero_grad/forward/backward and returns the loss, and fit does not do them itself.
+
+    Args:
+        model: a Module. X: (samples, features), converted to the model's dtype.
+        y: targets: integer labels (samples,) or one-hot (samples, classes) for
+            "cross_entropy"; values (samples, outputs), or (samples,) for one output, otherwise.
+        loss: 'sse', 'mse', 'l1', 'binary_cross_entropy', 'cross_entropy', or a callable
+            loss(output, target) -> scalar Tensor.
+        optimizer: 'sgd', 'momentum', 'nesterov', 'adam' or an Optimizer. lr: its learning
+            rate (None: the optimizer's default).
+        epochs: passes over the data. shuffle: reshuffle the samples each epoch.
+        validation_data: (X_val, y_val), evaluated after every epoch; or validation_split: the
+            last fraction of (X, y) held out (before shuffling).
+        callbacks: Callback objects (e.g. EarlyStopping, a diagnostics Recorder).
+        metrics: names ('accuracy', 'zero_one', 'mse', 'mae') or callables(output, target).
+        verbose: 0 silent, 1 a progress bar in a terminal, 2 one line per epoch.
+        seed: int or Generator for the shuffling.
+    Returns:
+        History: ``.history`` maps "loss", "val_loss", each metric and "val_" + metric to
+        per-epoch lists; ``.stop_reason`` is None when all epochs ran.
+    Raises:
+        ValueError, ShapeError, TypeError: bad data or settings, before any training.
+    """
+    loss_fn = losses.get(loss)
+    _check_positive_int("fit", "epochs", epochs, allow_zero=True)
+    _check_positive_int("fit", "batch_size", batch_size, allow_none=True)
+    if lr is not None and not (isinstance(lr, (int, float)) and lr > 0 and np.isfinite(lr)):
+        raise ValueError(f"fit: expected lr > 0, got {lr!r}")
+    if not 0.0 <= validation_split < 1.0:
+        raise ValueError(f"fit: expected validation_split in [0, 1), got {validation_split!r}")
+    X, y = _prepare("fit", model, X, y, loss_fn)
+    if validation_data is None and validation_split > 0:
+        n_val = int(round(len(X) * validation_split))
+        if not 0 < n_val < len(X):
+            raise ValueError(f"fit: validation_split={validation_split} leaves no training or no validation samples for {len(X)} samples")
+        X, y, validation_data = X[:-n_val], y[:-n_val], (X[-n_val:], y[-n_val:])
+    if validation_data is not None:
+        validation_data = _prepare("fit (validation_data)", model, *validation_data, loss_fn)
+    params = model.parameters()
+    opt = optim.get(optimizer, params, lr)
+    metric_fns = [metric_table.get(m) for m in metrics]
+    rng, n = as_rng(seed), len(X)
+    spans = _batches(n, batch_size)
+    history = History()
+    callbacks = list(callbacks) + ([ProgressBar()] if verbose == 1 else [EpochLogger()] if verbose == 2 else [])
+    state = TrainingState(model, opt, history, epochs, len(spans))
+    hooks = {name: [getattr(cb, name) for cb in callbacks if hasattr(cb, name)]
+             for name in ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_batch_end")}  # fmt: skip
+    for cb in callbacks:
+        cb.state = state
+    for hook in hooks["on_train_begin"]:
+        hook({})
+    model.train()
+    for epoch in range(epochs):
+        state.epoch = epoch
+        for hook in hooks["on_epoch_begin"]:
+            hook(epoch, {})
+        safe_weights = [p.data.copy() for p in params]  # kept in case the loss diverges
+        order = rng.permutation(n) if shuffle else None
+        total_loss, totals, diverged = 0.0, [0.0] * len(metric_fns), False
+        for batch, (start, stop) in enumerate(spans):
+            index = order[start:stop] if order is not None else slice(start, stop)
+            xb, yb = Tensor(X[index]), y[index]
+            if opt.needs_closure:
+                kept = {}
+
+                def closure():
+                    opt.zero_grad()
+                    kept["out"] = out = model(xb)
+                    value = loss_fn(out, yb)
+                    value.backward()
+                    return value
+
+                value = opt.step(closure)
+                out = kept["out"]
+            else:
+                opt.zero_grad()
+                out = model(xb)
+                value = loss_fn(out, yb)
+                value.backward()
+            batch_loss = float(value.data)
+            if not np.isfinite(batch_loss):
+                _stop_on_divergence(params, state, safe_weights, batch_loss, epoch, batch)
+                diverged = True
+                break
+            if not opt.needs_closure:
+                opt.step()
+            share = (stop - start) / n
+            total_loss += batch_loss if getattr(loss_fn, "reduction", "mean") == "sum" else batch_loss * share
+            if metric_fns:
+                threshold = _threshold(out, loss_fn)
+                for k, (_, fn) in enumerate(metric_fns):
+                    totals[k] += fn(out.data, yb, threshold=threshold) * share
+            for hook in hooks["on_batch_end"]:
+                hook(batch, {"loss": batch_loss})
+        if diverged:
+            break
+        logs = {"loss": total_loss}
+        logs.update((name, total) for (name, _), total in zip(metric_fns, totals))
+        if validation_data is not None:
+            scores = evaluate(model, *validation_data, loss=loss_fn, metrics=metrics, _checked=True)
+            logs.update((f"val_{k}", v) for k, v in scores.items())
+            model.train()
+        history.record(epoch, logs)
+        for hook in hooks["on_epoch_end"]:
+            hook(epoch, logs)
+        if state.stop_training:
+            break
+    history.stop_reason = state.stop_reason
+    for hook in hooks["on_train_end"]:
+        hook({})
+    return history
+
+
+def _stop_on_divergence(params, state, safe_weights, value, epoch, batch):
+    """Stop training on a NaN or inf loss, keeping the last finite weights: the current ones
+    if they are all finite (only the loss overflowed), else those of the epoch's start."""
+    if not all(np.isfinite(p.data).all() for p in params):
+        for p, w in zip(params, safe_weights):
+            p.data[...] = w
+    state.stop_training = True
+    state.stop_reason = f"the loss became {value} at epoch {epoch + 1}, batch {batch + 1}"
+    warnings.warn(
+        f"fit: {state.stop_reason}; training stopped and the last finite weights were kept "
+        "(try a smaller learning rate)",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+
+
+def evaluate(model, X, y, *, loss, metrics=(), batch_size=1024, _checked=False):
+    """Loss and metrics of ``model`` on (X, y), in eval mode and without a graph.
+
+    Returns:
+        {"loss": float, "<metric>": float, ...}, keyed like the History. The loss is the
+        mean over samples of a "mean" loss (the total for 'sse').
+    """
+    loss_fn = losses.get(loss)
+    if not _checked:
+        _check_positive_int("evaluate", "batch_size", batch_size)
+        X, y = _prepare("evaluate", model, X, y, loss_fn)
+    metric_fns = [metric_table.get(m) for m in metrics]
+    n, total = len(X), 0.0
+    outs = []
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            for start, stop in _batches(n, batch_size):
+                out = model(Tensor(X[start:stop]))
+                value = float(loss_fn(out, y[start:stop]).data)
+                share = 1.0 if getattr(loss_fn, "reduction", "mean") == "sum" else (stop - start) / n
+                total += value * share
+                outs.append((out.data, _threshold(out, loss_fn)))
+    finally:
+        model.train(was_training)
+    scores = {"loss": total}
+    if metric_fns:
+        output = np.concatenate([o for o, _ in outs])
+        for name, fn in metric_fns:
+            scores[name] = fn(output, y, threshold=outs[0][1])
+    return scores

@@ -1,0 +1,64 @@
+"""Metrics computed from network outputs and targets: 'accuracy', 'zero_one', 'mse', 'mae'.
+
+A metric is ``metric(output, target) -> float`` on arrays, where ``output`` is what the
+network produced for a batch (probabilities, logits or values) and ``target`` what ``fit``
+was given. For classification the predicted class is the argmax for several outputs; for a
+single output it is ``output > threshold`` (0.5 for probabilities and values, 0 for logits).
+"""
+
+from ..backend import xp
+
+__all__ = ["accuracy", "zero_one", "mse", "mae", "get", "NAMES", "predicted_classes"]
+
+
+def predicted_classes(output, threshold=0.5):
+    """Class labels from outputs: argmax over several outputs, ``output > threshold`` for one."""
+    if output.ndim == 2 and output.shape[1] > 1:
+        return output.argmax(axis=1)
+    return (output.reshape(-1) > threshold).astype(xp.int64)
+
+
+def _true_classes(target):
+    if target.ndim == 2 and target.shape[1] > 1:
+        return target.argmax(axis=1)  # one-hot or soft targets
+    return target.reshape(-1)
+
+
+def accuracy(output, target, threshold=0.5):
+    """Fraction of samples whose predicted class equals the target class."""
+    return float((predicted_classes(output, threshold) == _true_classes(target)).mean())
+
+
+def zero_one(output, target, threshold=0.5):
+    """Zero-one loss: the fraction of misclassified samples (1 - accuracy)."""
+    return 1.0 - accuracy(output, target, threshold)
+
+
+def _difference(output, target):
+    target = target.reshape(output.shape) if target.size == output.size else target
+    return output - target
+
+
+def mse(output, target, threshold=None):
+    """Mean squared error over all elements."""
+    d = _difference(output, target)
+    return float((d * d).mean())
+
+
+def mae(output, target, threshold=None):
+    """Mean absolute error over all elements."""
+    return float(xp.abs(_difference(output, target)).mean())
+
+
+NAMES = {"accuracy": accuracy, "zero_one": zero_one, "mse": mse, "mae": mae}
+
+
+def get(metric):
+    """(name, function) for a metric name or a callable ``metric(output, target)``."""
+    if isinstance(metric, str):
+        if metric in NAMES:
+            return metric, NAMES[metric]
+        raise ValueError(f"metric {metric!r} is unknown; choose one of: {', '.join(NAMES)}")
+    if callable(metric):
+        return getattr(metric, "__name__", "metric"), lambda out, y, threshold=None: float(metric(out, y))
+    raise TypeError(f"metric: expected a name or a callable, got {metric!r}")
