@@ -92,8 +92,8 @@ def gradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
             if bad.any():
                 k = tuple(int(j) for j in np.argwhere(bad)[0])
                 raise GradcheckError(
-                    f"gradcheck: input {i}, element {k}: analytic gradient {analytic[k]!r}, "
-                    f"numerical {numeric[k]!r}"
+                    f"gradcheck: input {i}, element {k}: analytic gradient {float(analytic[k])!r}, "
+                    f"numerical {float(numeric[k])!r}"
                 )
             continue
         for d in range(3):

@@ -7,11 +7,15 @@ called by ``Tensor.backward``) sorts the recorded graph topologically with an ex
 (``grad_out``) and routing the gradients it returns to its inputs.
 """
 
+import itertools
+
+from ..backend import xp
 from .tensor import Tensor
 
 __all__ = ["Op", "no_grad", "enable_grad", "is_grad_enabled", "backward"]
 
 _grad_enabled = True
+_counter = itertools.count()  # numbers ops in the order they run (for the backward sweep)
 
 
 def is_grad_enabled():
@@ -69,10 +73,13 @@ class Op:
     def apply(cls, *inputs, **attrs):
         """Run the op on Tensors and record it when any input requires a gradient."""
         op = cls()
+        op.order = next(_counter)
         needs = tuple([t.requires_grad for t in inputs])
         record = _grad_enabled and True in needs
         op.needs = needs
         data = op.forward(*[t.data for t in inputs], **attrs)
+        if type(data) is not xp.ndarray:  # full reductions give NumPy scalars
+            data = xp.asarray(data)
         out = Tensor.__new__(Tensor)
         out.data, out.grad, out._hooks, out._logits = data, None, None, None
         if record:
@@ -96,56 +103,74 @@ class _FreedOp:
 _FREED = _FreedOp()
 
 
-def _topological_order(root):
-    """Tensors reachable from ``root`` through recorded ops, inputs before outputs."""
-    order, visited, stack = [], set(), [(root, False)]
+def _reachable(root):
+    """The op-made tensors reachable from ``root`` (latest first) and the leaves that need a
+    gradient. Ops are numbered as they run, so every op comes after the ops that made its
+    inputs; sorting by that number, newest first, is a valid reverse topological order."""
+    nodes, leaves, seen, stack = [], [], {id(root)}, [root]
     while stack:
-        tensor, expanded = stack.pop()
-        if expanded:
-            order.append(tensor)
-            continue
-        if id(tensor) in visited:
-            continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
+        tensor = stack.pop()
         op = tensor._op
-        if op is not None and op is not _FREED:
-            for parent in op.parents:
-                if parent.requires_grad and id(parent) not in visited:
-                    stack.append((parent, False))
-        elif op is _FREED:
+        if op is None:
+            leaves.append(tensor)
+            continue
+        if op is _FREED:
             _FREED.backward(None)
-    return order
+        nodes.append(tensor)
+        for parent in op.parents:
+            if parent.requires_grad and id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append(parent)
+    nodes.sort(key=_order_key, reverse=True)
+    return nodes, leaves
+
+
+def _order_key(tensor):
+    return tensor._op.order
+
+
+def _run_hooks(tensor, g):
+    for hook in tensor._hooks.values():
+        replaced = hook(g)
+        if replaced is not None:
+            g = replaced
+    return g
 
 
 def backward(root, grad, retain_graph=False):
     """Reverse-mode sweep: accumulate d root / d leaf into every leaf's ``.grad``.
 
     Gradients are never modified in place (a backward may return its ``grad_out`` itself),
-    so sums build new arrays; leaf gradients accumulate across calls as in PyTorch.
+    so sums build new arrays; leaf gradients accumulate across calls as in PyTorch. Hooks
+    see the complete gradient of their tensor, once per sweep.
     """
+    nodes, leaves = _reachable(root)
     grads = {id(root): grad}
-    for tensor in reversed(_topological_order(root)):
+    for tensor in nodes:
         g = grads.pop(id(tensor), None)
         if g is None:
             continue
         if tensor._hooks:
-            for hook in tensor._hooks.values():
-                replaced = hook(g)
-                if replaced is not None:
-                    g = replaced
+            g = _run_hooks(tensor, g)
         op = tensor._op
-        if op is None:
-            if tensor.grad is None:
-                tensor.grad = g if g.flags.writeable else g.copy()  # not a broadcast view
-            else:
-                tensor.grad = tensor.grad + g
-            continue
         for parent, g_in in zip(op.parents, op.backward(g)):
-            if g_in is None or not parent.requires_grad:
-                continue
-            key = id(parent)
-            before = grads.get(key)
-            grads[key] = g_in if before is None else before + g_in
+            if g_in is not None and parent.requires_grad:
+                key = id(parent)
+                before = grads.get(key)
+                grads[key] = g_in if before is None else before + g_in
         if not retain_graph:
             tensor._op = _FREED
+    given = {id(grad)}  # arrays a leaf may not own: the caller's grad and those given out
+    for tensor in leaves:
+        g = grads.pop(id(tensor), None)
+        if g is None:
+            continue
+        if tensor._hooks:
+            g = _run_hooks(tensor, g)
+        if tensor.grad is not None:
+            tensor.grad = tensor.grad + g
+            continue
+        if id(g) in given or not g.flags.owndata:  # shared or a view: each leaf owns its grad
+            g = g.copy()
+        given.add(id(g))
+        tensor.grad = g

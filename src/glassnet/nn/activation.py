@@ -19,7 +19,7 @@ class Activation(Module):
     function = None
 
     def forward(self, net):
-        return type(self).function(net, **self.config())
+        return self.function(net, **self.config())
 
     def extra_repr(self):
         return ", ".join(f"{k}={v}" for k, v in self.config().items())

@@ -1,8 +1,8 @@
 """Matrix products: ``matmul`` and the fused dense-layer op ``linear``."""
 
-from ..autodiff import Op
+from ..autodiff import Op, Tensor
 from ..backend import xp
-from ._util import sum_to_shape
+from ._util import as_tensor, sum_to_shape
 
 __all__ = ["matmul", "linear"]
 
@@ -19,6 +19,8 @@ class MatMul(Op):
 
     def backward(self, grad_out):
         a, b = self.a, self.b
+        if a.ndim == 1 and b.ndim == 1:  # inner product: grad_out is a scalar
+            return (grad_out * b if self.needs[0] else None), (grad_out * a if self.needs[1] else None)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g = grad_out
@@ -55,7 +57,7 @@ class Linear(Op):
         a_prev, W = self.a_prev, self.W
         grad_a_prev = delta @ W if self.needs[0] else None
         grad_W = grad_b = None
-        if delta.ndim > 2:
+        if delta.ndim != 2:  # one sample (in,), or extra batch axes: make it (batch, features)
             delta = delta.reshape(-1, delta.shape[-1])
             a_prev = a_prev.reshape(-1, a_prev.shape[-1])
         if self.needs[1]:
@@ -66,7 +68,11 @@ class Linear(Op):
 
 
 def matmul(a, b):
-    """Matrix product a @ b."""
+    """Matrix product a @ b (a plain array operand takes the other operand's dtype)."""
+    if not isinstance(b, Tensor):
+        b = as_tensor(b, a)
+    elif not isinstance(a, Tensor):
+        a = as_tensor(a, b)
     return MatMul.apply(a, b)
 
 

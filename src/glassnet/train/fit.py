@@ -91,18 +91,10 @@ def fit(model, X, y, *, loss, optimizer="adam", lr=None, epochs=10, batch_size=3
         X, y, validation_data = X[:-n_val], y[:-n_val], (X[-n_val:], y[-n_val:])
     if validation_data is not None:
         validation_data = _prepare("fit (validation_data)", model, *validation_data, loss_fn)
-    params = model.parameters()
-    opt = optim.get(optimizer, params, lr)
-    metric_fns = [metric_table.get(m) for m in metrics]
-    rng, n = as_rng(seed), len(X)
-    spans = _batches(n, batch_size)
-    history = History()
+    opt = optim.get(optimizer, model.parameters(), lr)
     callbacks = list(callbacks) + ([ProgressBar()] if verbose == 1 else [EpochLogger()] if verbose == 2 else [])
-    state = TrainingState(model, opt, history, epochs, len(spans))
-    hooks = {name: [getattr(cb, name) for cb in callbacks if hasattr(cb, name)]
-             for name in ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_batch_end")}  # fmt: skip
-    for cb in callbacks:
-        cb.state = state
+    run = _Run(model, opt, loss_fn, X, y, batch_size, [metric_table.get(m) for m in metrics], callbacks, epochs)
+    rng, hooks, state = as_rng(seed), run.hooks, run.state
     for hook in hooks["on_train_begin"]:
         hook({})
     model.train()
@@ -110,61 +102,82 @@ def fit(model, X, y, *, loss, optimizer="adam", lr=None, epochs=10, batch_size=3
         state.epoch = epoch
         for hook in hooks["on_epoch_begin"]:
             hook(epoch, {})
-        safe_weights = [p.data.copy() for p in params]  # kept in case the loss diverges
-        order = rng.permutation(n) if shuffle else None
-        total_loss, totals, diverged = 0.0, [0.0] * len(metric_fns), False
-        for batch, (start, stop) in enumerate(spans):
-            index = order[start:stop] if order is not None else slice(start, stop)
-            xb, yb = Tensor(X[index]), y[index]
-            if opt.needs_closure:
-                kept = {}
-
-                def closure():
-                    opt.zero_grad()
-                    kept["out"] = out = model(xb)
-                    value = loss_fn(out, yb)
-                    value.backward()
-                    return value
-
-                value = opt.step(closure)
-                out = kept["out"]
-            else:
-                opt.zero_grad()
-                out = model(xb)
-                value = loss_fn(out, yb)
-                value.backward()
-            batch_loss = float(value.data)
-            if not np.isfinite(batch_loss):
-                _stop_on_divergence(params, state, safe_weights, batch_loss, epoch, batch)
-                diverged = True
-                break
-            if not opt.needs_closure:
-                opt.step()
-            share = (stop - start) / n
-            total_loss += batch_loss if getattr(loss_fn, "reduction", "mean") == "sum" else batch_loss * share
-            if metric_fns:
-                threshold = _threshold(out, loss_fn)
-                for k, (_, fn) in enumerate(metric_fns):
-                    totals[k] += fn(out.data, yb, threshold=threshold) * share
-            for hook in hooks["on_batch_end"]:
-                hook(batch, {"loss": batch_loss})
-        if diverged:
+        logs = run.epoch(epoch, rng.permutation(len(X)) if shuffle else None)
+        if logs is None:  # diverged
             break
-        logs = {"loss": total_loss}
-        logs.update((name, total) for (name, _), total in zip(metric_fns, totals))
         if validation_data is not None:
             scores = evaluate(model, *validation_data, loss=loss_fn, metrics=metrics, _checked=True)
             logs.update((f"val_{k}", v) for k, v in scores.items())
             model.train()
-        history.record(epoch, logs)
+        state.history.record(epoch, logs)
         for hook in hooks["on_epoch_end"]:
             hook(epoch, logs)
         if state.stop_training:
             break
-    history.stop_reason = state.stop_reason
+    state.history.stop_reason = state.stop_reason
     for hook in hooks["on_train_end"]:
         hook({})
-    return history
+    return state.history
+
+
+class _Run:
+    """The state of one ``fit`` call and its epoch: batches, steps, running loss and metrics."""
+
+    def __init__(self, model, opt, loss_fn, X, y, batch_size, metric_fns, callbacks, epochs):
+        self.model, self.opt, self.loss_fn, self.X, self.y = model, opt, loss_fn, X, y
+        self.params, self.metric_fns = opt.params, metric_fns
+        self.spans = _batches(len(X), batch_size)
+        self.summed = getattr(loss_fn, "reduction", "mean") == "sum"
+        self.state = TrainingState(model, opt, History(), epochs, len(self.spans))
+        names = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_batch_end")
+        self.hooks = {name: [getattr(cb, name) for cb in callbacks if hasattr(cb, name)] for name in names}
+        for cb in callbacks:
+            cb.state = self.state
+
+    def forward_backward(self, xb, yb):
+        """zero_grad, forward, loss, backward; returns (loss tensor, output)."""
+        self.opt.zero_grad()
+        out = self.model(xb)
+        value = self.loss_fn(out, yb)
+        value.backward()
+        return value, out
+
+    def epoch(self, epoch, order):
+        """One pass over the batches; returns the epoch's logs, or None if the loss diverged."""
+        opt, n, metric_fns = self.opt, len(self.X), self.metric_fns
+        safe_weights = [p.data.copy() for p in self.params]  # kept in case the loss diverges
+        total_loss, totals = 0.0, [0.0] * len(metric_fns)
+        for batch, (start, stop) in enumerate(self.spans):
+            index = order[start:stop] if order is not None else slice(start, stop)
+            xb, yb = Tensor(self.X[index]), self.y[index]
+            if opt.needs_closure:
+                kept = {}
+
+                def closure():
+                    kept["value"], kept["out"] = self.forward_backward(xb, yb)
+                    return kept["value"]
+
+                opt.step(closure)
+                value, out = kept["value"], kept["out"]
+            else:
+                value, out = self.forward_backward(xb, yb)
+            batch_loss = float(value.data)
+            if not np.isfinite(batch_loss):
+                _stop_on_divergence(self.params, self.state, safe_weights, batch_loss, epoch, batch)
+                return None
+            if not opt.needs_closure:
+                opt.step()
+            share = (stop - start) / n
+            total_loss += batch_loss if self.summed else batch_loss * share
+            if metric_fns:
+                threshold = _threshold(out, self.loss_fn)
+                for k, (_, fn) in enumerate(metric_fns):
+                    totals[k] += fn(out.data, yb, threshold=threshold) * share
+            for hook in self.hooks["on_batch_end"]:
+                hook(batch, {"loss": batch_loss})
+        logs = {"loss": total_loss}
+        logs.update((name, total) for (name, _), total in zip(metric_fns, totals))
+        return logs
 
 
 def _stop_on_divergence(params, state, safe_weights, value, epoch, batch):

@@ -1,0 +1,205 @@
+"""What the ``glassnet`` commands do: the per-dataset recipes, and train, evaluate, predict.
+
+The argument parsing lives in ``main.py``; each ``command_*`` here receives the parsed
+arguments and the parser (for usage errors) and returns the exit status.
+"""
+
+import itertools
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .. import nn
+from ..io import load, save
+from ..nn.activation import NAMES as ACTIVATION_NAMES
+from ..train import EpochLogger, evaluate, fit
+from ..train.metrics import predicted_classes
+
+__all__ = ["RECIPES", "HIDDEN_ACTIVATIONS", "load_dataset", "build_network", "read_samples",
+           "command_train", "command_evaluate", "command_predict"]  # fmt: skip
+
+# What `glassnet train --data NAME` trains unless an option overrides it. The first six keys
+# are the tunable defaults; "output" (the output layer's activation) and "loss" fit the task.
+RECIPES = {
+    "mnist": {"hidden": (256, 128), "activation": "relu", "optimizer": "adam", "lr": 1e-3,
+              "epochs": 15, "batch_size": 128, "output": "softmax", "loss": "cross_entropy"},
+    "xor": {"hidden": (2,), "activation": "sigmoid", "optimizer": "momentum", "lr": 1.0,
+            "epochs": 500, "batch_size": None, "output": "sigmoid", "loss": "sse"},
+    "moons": {"hidden": (16,), "activation": "tanh", "optimizer": "adam", "lr": 0.01,
+              "epochs": 40, "batch_size": 32, "output": "sigmoid", "loss": "binary_cross_entropy"},
+    "spirals": {"hidden": (32, 32), "activation": "tanh", "optimizer": "adam", "lr": 0.01,
+                "epochs": 300, "batch_size": 32,
+                "output": "sigmoid", "loss": "binary_cross_entropy"},
+}  # fmt: skip
+DATA_SEED = 0  # moons and spirals are drawn the same way each time: evaluate sees train's split
+HIDDEN_ACTIVATIONS = sorted(set(ACTIVATION_NAMES) - {"softmax", "log_softmax", "maxout", "step"})
+
+
+def load_dataset(name, data_path=None):
+    """(X_train, y_train, X_test, y_test, description) of a dataset of ``RECIPES``."""
+    from .. import data  # plain arrays; imported only when a command needs them
+
+    if name == "mnist":
+        (X_train, y_train), (X_test, y_test) = data.load_mnist(data_path)
+        where = "the embedded subset" if data_path is None else str(data_path)
+        return X_train, y_train, X_test, y_test, f"mnist ({where})"
+    if name == "xor":
+        X, y = data.xor()
+        return X, y, X, y, "xor (its 4 patterns are also the test set)"
+    if name == "moons":
+        X, y = data.two_moons(seed=DATA_SEED)
+    else:
+        X, y = data.two_spirals(seed=DATA_SEED)
+    split = data.train_test_split(X, y, test_fraction=0.2, seed=DATA_SEED)
+    X_train, X_test, y_train, y_test = split
+    return X_train, y_train, X_test, y_test, f"{name} (a fixed 80/20 train/test split)"
+
+
+# -- train ----------------------------------------------------------------------------------------
+
+
+def build_network(n_in, hidden, activation, n_out, output, seed):
+    """An MLP n_in-hidden...-n_out: Dense layers, ``activation`` hidden units, ``output`` units."""
+    rng = np.random.default_rng(seed)
+    sizes = [n_in, *hidden, n_out]
+    layers = [nn.Dense(a, b, activation, seed=rng) for a, b in itertools.pairwise(sizes[:-1])]
+    return nn.Sequential(*layers, nn.Dense(sizes[-2], n_out, output, seed=rng))
+
+
+def _outputs(recipe, y_train, y_test):
+    """Output units: one per class for softmax outputs, one for a sigmoid output."""
+    if recipe["output"] != "softmax":
+        return 1
+    return int(max(np.max(y_train), np.max(y_test))) + 1
+
+
+def _architecture(model):
+    """'784-256-128-10' from the Dense layers of a model."""
+    dense = [m for _, m in model.named_modules() if isinstance(m, nn.Dense)]
+    return "-".join(str(n) for n in [dense[0].in_features] + [d.out_features for d in dense])
+
+
+class _EpochLines(EpochLogger):
+    """One line per epoch, thinned to about 20 lines for long runs (first and last always)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        every = max(1, math.ceil(self.state.epochs / 20))
+        if epoch == 0 or (epoch + 1) % every == 0 or epoch + 1 == self.state.epochs:
+            super().on_epoch_end(epoch, logs)
+
+
+def _recipe_with_overrides(args, parser):
+    """The recipe of ``--data`` with the options given; usage errors end here, before any work."""
+    recipe = dict(RECIPES[args.data])
+    for key in ("hidden", "activation", "optimizer", "lr", "epochs", "batch_size"):
+        if getattr(args, key) is not None:
+            recipe[key] = getattr(args, key)
+    if recipe["batch_size"] == "full":
+        recipe["batch_size"] = None
+    if args.data_path is not None and args.data != "mnist":
+        parser.error(f"--data-path: expected it only with --data mnist, got --data {args.data}")
+    folder = Path(args.out).resolve().parent
+    if not folder.is_dir() or Path(args.out).is_dir():
+        parser.error(f"--out: expected a file path in an existing folder, got {args.out}")
+    return recipe
+
+
+def command_train(args, parser):
+    """Train the recipe of ``--data`` (with overrides), report test accuracy, save the model."""
+    recipe = _recipe_with_overrides(args, parser)
+    say = (lambda *lines: None) if args.quiet else (lambda *lines: print(*lines, sep="\n"))
+    X_train, y_train, X_test, y_test, description = load_dataset(args.data, args.data_path)
+    n_out = _outputs(recipe, y_train, y_test)
+    model = build_network(X_train.shape[1], recipe["hidden"], recipe["activation"], n_out,
+                          recipe["output"], args.seed)  # fmt: skip
+    classes = max(n_out, 2)
+    n_params = sum(p.size for p in model.parameters())
+    hidden = f"{recipe['activation']} hidden units" if recipe["hidden"] else "no hidden layer"
+    batch = "full batch" if recipe["batch_size"] is None else f"batch size {recipe['batch_size']}"
+    say(f"data: {description}: {len(X_train):,} training and {len(X_test):,} test samples, "
+        f"{X_train.shape[1]} features, {classes} classes",
+        f"network: {_architecture(model)}, {hidden}, "
+        f"{recipe['output']} output, {n_params:,} parameters",
+        f"training: {recipe['optimizer']} (lr {recipe['lr']:g}), loss {recipe['loss']}, "
+        f"{recipe['epochs']} epochs, {batch}, seed {args.seed}")  # fmt: skip
+    with warnings.catch_warnings():  # a diverging loss is reported below, in one line
+        warnings.filterwarnings("ignore", message="fit: the loss became", category=RuntimeWarning)
+        history = fit(
+            model, X_train, y_train, loss=recipe["loss"], optimizer=recipe["optimizer"],
+            lr=recipe["lr"], epochs=recipe["epochs"], batch_size=recipe["batch_size"],
+            metrics=["accuracy"], callbacks=[] if args.quiet else [_EpochLines()], verbose=0,
+            seed=args.seed + 1,
+        )  # fmt: skip
+    if history.stop_reason:
+        print(f"training stopped early: {history.stop_reason}")
+    scores = evaluate(model, X_test, y_test, loss=recipe["loss"], metrics=["accuracy"])
+    print(f"test accuracy: {scores['accuracy']:.4f}")
+    save(model, args.out, history=history)
+    say(f"saved the model and its training history to {Path(args.out).resolve()}")
+    return 0
+
+
+# -- evaluate and predict ------------------------------------------------------------------------
+
+
+def command_evaluate(args, parser):
+    """Print the loss and accuracy of a saved model on the test split of ``--data``."""
+    if args.data_path is not None and args.data != "mnist":
+        parser.error(f"--data-path: expected it only with --data mnist, got --data {args.data}")
+    model = load(args.model)
+    _, _, X_test, y_test, description = load_dataset(args.data, args.data_path)
+    loss = RECIPES[args.data]["loss"]
+    scores = evaluate(model, X_test, y_test, loss=loss, metrics=["accuracy"])
+    print(f"model: {_architecture(model)} from {args.model}")
+    print(f"data: the test split of {description}, {len(X_test):,} samples")
+    print(f"loss: {scores['loss']:.4f} ({loss})")
+    print(f"accuracy: {scores['accuracy']:.4f}")
+    return 0
+
+
+def read_samples(path):
+    """A (samples, features) float array from a .npy file (2-D, or 1-D for one sample) or a
+    numeric comma-separated .csv file without a header."""
+    path = Path(path)
+    if path.suffix not in (".npy", ".csv"):
+        raise ValueError(f"predict: expected INPUT to be a .npy or .csv file, got {path}")
+    if not path.is_file():
+        raise FileNotFoundError(f"predict: expected INPUT to be an existing file, got {path}")
+    if path.suffix == ".csv":
+        try:
+            X = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
+        except ValueError as error:
+            message = f"predict: expected numbers separated by commas in {path}, got: {error}"
+            raise ValueError(message) from None
+    else:
+        X = np.load(path, allow_pickle=False)
+    if X.ndim == 1:
+        X = X.reshape(1, -1)
+    if X.ndim != 2 or X.size == 0 or not np.issubdtype(X.dtype, np.number):
+        raise ValueError(f"predict: expected a non-empty numeric array (samples, features) "
+                         f"in {path}, got {X.dtype} of shape {X.shape}")  # fmt: skip
+    return X
+
+
+def command_predict(args, parser):
+    """Print (or write to --out) the predicted class or the outputs of each input sample."""
+    if args.out is not None and Path(args.out).suffix not in (".npy", ".csv"):
+        parser.error(f"--out: expected a .npy or .csv file name, got {args.out}")
+    model = load(args.model)
+    X = read_samples(args.input)
+    dense = [m for _, m in model.named_modules() if isinstance(m, nn.Dense)]
+    if dense and X.shape[1] != dense[0].in_features:
+        raise ValueError(f"predict: expected samples with {dense[0].in_features} features for "
+                         f"the model {args.model}, got {X.shape[1]} in {args.input}")  # fmt: skip
+    output = model.predict(X)
+    result = output if args.proba else predicted_classes(output, threshold=0.5)
+    if args.out is None:
+        for row in result:
+            print(",".join(f"{v:.6g}" for v in row) if args.proba else int(row))
+    elif args.out.endswith(".npy"):
+        np.save(args.out, result)
+    else:
+        np.savetxt(args.out, result, fmt="%.8g" if args.proba else "%d", delimiter=",")
+    return 0

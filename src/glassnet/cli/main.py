@@ -1,0 +1,212 @@
+"""The ``glassnet`` command: train a network, evaluate a saved one, predict with it.
+
+    glassnet train                          # the default job: an MLP on the embedded MNIST subset
+    glassnet train --data xor               # the lectures' 2-2-1 sigmoid net
+    glassnet evaluate glassnet-model.npz
+    glassnet predict glassnet-model.npz samples.csv
+
+A mistake in the arguments or in a file ends in one line ``glassnet: error: ...`` and exit
+status 2, never in a traceback. What the commands do is in ``commands.py``.
+"""
+
+import argparse
+import math
+import sys
+
+from .. import __version__, optim
+from .commands import HIDDEN_ACTIVATIONS, RECIPES, command_evaluate, command_predict, command_train
+
+__all__ = ["main", "build_parser", "RECIPES"]
+
+
+# -- argument types: each raises ArgumentTypeError with the message the user sees ----------------
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _seed(text):
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return int(text)
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _batch_size(text):
+    return "full" if text == "full" else _positive_int(text)
+
+
+def _hidden(text):
+    if text == "none":
+        return ()
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = (0,)
+    if min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive layer sizes such as "
+                                         f"256,128 (or none), got {text!r}")  # fmt: skip
+    return sizes
+
+
+# -- the parser ----------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with every usage error as one line: ``glassnet: error: ...; see '... --help'``."""
+
+    def error(self, message):
+        self.exit(2, f"glassnet: error: {message}; see '{self.prog} --help'\n")
+
+
+def _recipe_table():
+    lines = ["defaults per dataset (an option overrides its default):",
+             "  data     hidden   activation optimizer lr     epochs batch  output + loss"]
+    for name, r in RECIPES.items():
+        hidden = ",".join(map(str, r["hidden"])) or "none"
+        batch = "full" if r["batch_size"] is None else r["batch_size"]
+        lines.append(f"  {name:<8} {hidden:<8} {r['activation']:<10} {r['optimizer']:<9} "
+                     f"{r['lr']:<6g} {r['epochs']:<6} {batch:<6} {r['output']} + {r['loss']}")
+    return "\n".join(lines)
+
+
+TRAIN_HELP = """\
+Train a multilayer perceptron by backpropagation, print one line per epoch and
+the accuracy on the test set, and save the trained model (with its training
+history) to one file.
+
+Without options it trains a 784-256-128-10 ReLU network with softmax outputs on
+the MNIST subset that ships with glassnet (20,000 training and 5,000 test images
+of handwritten digits). The toy problems are xor (the 4 XOR patterns), and moons
+and spirals (points in the plane from two classes, split 80/20 into training
+and test points)."""
+
+TRAIN_EXAMPLES = """
+examples:
+  glassnet train                            # the MNIST subset
+  glassnet train --data xor                 # the 2-2-1 sigmoid net of the lectures
+  glassnet train --data moons --hidden 8,8 --epochs 100 --out moons.npz
+  glassnet train --data-path mnist.npz      # full MNIST (Keras .npz or IDX folder)"""
+
+
+def _add_data_options(parser, verb):
+    parser.add_argument("--data", choices=list(RECIPES), default="mnist",
+                        help=f"the dataset to {verb} (default: mnist)")  # fmt: skip
+    parser.add_argument("--data-path", metavar="PATH",
+                        help="with --data mnist: a folder of MNIST IDX files or a Keras mnist.npz "
+                        "(default: the embedded subset)")  # fmt: skip
+
+
+def _add_train(commands):
+    formatter = argparse.RawDescriptionHelpFormatter
+    train = commands.add_parser("train", help="train a network on a dataset and save it",
+                                description=TRAIN_HELP, formatter_class=formatter,
+                                epilog=_recipe_table() + "\n" + TRAIN_EXAMPLES)  # fmt: skip
+    _add_data_options(train, "train on")
+    recipe = train.add_argument_group("network and training (defaults per dataset: see below)")
+    recipe.add_argument("--hidden", type=_hidden, metavar="SIZES",
+                        help="hidden layer sizes, comma-separated, e.g. 256,128, or none")
+    recipe.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, metavar="NAME",
+                        help=f"activation of the hidden units: {', '.join(HIDDEN_ACTIVATIONS)}")
+    recipe.add_argument("--optimizer", choices=list(optim.NAMES), metavar="NAME",
+                        help=f"{', '.join(optim.NAMES)} (momentum and nesterov: mu = 0.9)")
+    recipe.add_argument("--lr", type=_positive_float, help="learning rate (step size) eta")
+    recipe.add_argument("--epochs", type=_positive_int, metavar="N", help="passes over the data")
+    recipe.add_argument("--batch-size", type=_batch_size, metavar="N",
+                        help="samples per weight update, or full (full-batch learning)")
+    train.add_argument("--seed", type=_seed, default=0, metavar="N",
+                       help="seed of the initial weights and the shuffling (default: 0)")
+    train.add_argument("--out", default="glassnet-model.npz", metavar="FILE",
+                       help="where to save the model (default: glassnet-model.npz)")
+    train.add_argument("--quiet", action="store_true",
+                       help="print only the test accuracy, no setup or per-epoch lines")
+    train.set_defaults(command=command_train, command_parser=train)
+
+
+def _add_evaluate_and_predict(commands):
+    formatter = argparse.RawDescriptionHelpFormatter
+    evaluate = commands.add_parser(
+        "evaluate", help="print a saved model's loss and accuracy on a test set",
+        formatter_class=formatter,
+        description="Load a model saved by 'glassnet train' and print its loss and accuracy on\n"
+        "the test split of a dataset: the split that 'glassnet train' reports on. Pass the\n"
+        "--data the model was trained on (mnist unless told otherwise).",
+        epilog="examples:\n  glassnet evaluate glassnet-model.npz\n"
+        "  glassnet evaluate moons.npz --data moons",
+    )  # fmt: skip
+    evaluate.add_argument("model", metavar="MODEL", help="a model file saved by 'glassnet train'")
+    _add_data_options(evaluate, "evaluate on")
+    evaluate.set_defaults(command=command_evaluate, command_parser=evaluate)
+    predict = commands.add_parser(
+        "predict", help="predict the classes (or outputs) of samples in a .npy or .csv file",
+        formatter_class=formatter,
+        description="Load a saved model and print one predicted class per input sample: the index\n"
+        "of the largest output, or for a single (sigmoid) output 1 if it exceeds 0.5, else 0.\n"
+        "With --proba, print the outputs themselves.\n\n"
+        "INPUT is a .npy file (2-D: one sample per row; 1-D: a single sample) or a .csv file\n"
+        "of numbers separated by commas, one sample per line, without a header.",
+        epilog="examples:\n  glassnet predict glassnet-model.npz digits.npy\n"
+        "  glassnet predict moons.npz points.csv --proba --out outputs.csv",
+    )  # fmt: skip
+    predict.add_argument("model", metavar="MODEL", help="a model file saved by 'glassnet train'")
+    predict.add_argument("input", metavar="INPUT", help="the samples: a .npy or .csv file")
+    predict.add_argument("--proba", action="store_true", help="print the output rows, not classes")
+    predict.add_argument("--out", metavar="FILE", help="write the result to a .npy or .csv file")
+    predict.set_defaults(command=command_predict, command_parser=predict)
+
+
+def build_parser():
+    """The argument parser of the ``glassnet`` command."""
+    parser = _Parser(
+        prog="glassnet", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="glassnet: neural networks with nothing hidden. Train a multilayer\n"
+        "perceptron, then evaluate it or predict with it.\n"
+        "'glassnet COMMAND --help' explains each command.",
+        epilog="example:\n  glassnet train --data xor --out xor.npz\n"
+        "  glassnet evaluate xor.npz --data xor",
+    )  # fmt: skip
+    parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_train(commands)
+    _add_evaluate_and_predict(commands)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``glassnet`` command with ``argv`` (default: sys.argv[1:]); returns the exit
+    status: 0 on success, 2 for a usage error or a bad file, 130 when interrupted."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if not hasattr(args, "command"):
+            parser.error("expected a command (train, evaluate or predict), got none")
+        return args.command(args, args.command_parser)
+    except SystemExit as exit:  # argparse: --help, --version and usage errors
+        return exit.code if isinstance(exit.code, int) else 0 if exit.code is None else 2
+    except (ValueError, TypeError, OSError) as error:  # ShapeError, FileFormatError are ValueErrors
+        message = " ".join(str(error).split())
+        print(f"glassnet: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("glassnet: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

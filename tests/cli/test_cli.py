@@ -1,0 +1,339 @@
+"""The ``glassnet`` command, run in-process through ``main(argv)`` on small data."""
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import glassnet
+from glassnet.cli import RECIPES, main
+from glassnet.cli.commands import load_dataset
+
+
+def _accuracy(text, label="test accuracy"):
+    match = re.search(rf"^{label}: (\d\.\d{{4}})$", text, re.MULTILINE)
+    assert match, f"no '{label}: ...' line in:\n{text}"
+    return float(match.group(1))
+
+
+def _keras_mnist(path, n_train=300, n_test=100):
+    """A small MNIST file in the Keras layout, cut from the embedded subset."""
+    (X_train, y_train), (X_test, y_test) = glassnet.data.load_mnist()
+    as_images = lambda X: np.round(X * 255).astype(np.uint8).reshape(-1, 28, 28)
+    np.savez(path, x_train=as_images(X_train[:n_train]), y_train=y_train[:n_train].astype(np.uint8),
+             x_test=as_images(X_test[:n_test]), y_test=y_test[:n_test].astype(np.uint8))  # fmt: skip
+    return path
+
+
+@pytest.fixture(scope="module")
+def moons_model(tmp_path_factory):
+    """A moons model trained for 2 epochs by the CLI: (path, stdout)."""
+    path = tmp_path_factory.mktemp("moons") / "moons.npz"
+    import io
+    from contextlib import redirect_stdout
+
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["train", "--data", "moons", "--epochs", "2", "--out", str(path)]) == 0
+    return path, out.getvalue()
+
+
+# -- train -------------------------------------------------------------------------------------
+
+
+def test_xor_default_recipe_solves_xor(tmp_path, capsys):
+    path = tmp_path / "xor.npz"
+    assert main(["train", "--data", "xor", "--out", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "network: 2-2-1, sigmoid hidden units, sigmoid output, 9 parameters" in out
+    assert "momentum (lr 1), loss sse, 500 epochs, full batch, seed 0" in out
+    assert _accuracy(out) == 1.0
+    model = glassnet.load(path)
+    X, y = glassnet.data.xor()
+    np.testing.assert_array_equal((model.predict(X).ravel() > 0.5).astype(int), np.ravel(y))
+    history = glassnet.load_history(path)
+    assert len(history.history["loss"]) == RECIPES["xor"]["epochs"]
+    assert history.history["loss"][-1] < 0.01
+    assert len(re.findall(r"^Epoch \d+/500 ", out, re.MULTILINE)) <= 21  # thinned to ~20 lines
+
+
+def test_train_writes_a_model_whose_predictions_match_the_report(moons_model):
+    path, out = moons_model
+    assert "data: moons" in out and "800 training and 200 test samples, 2 features, 2 classes" in out
+    assert "network: 2-16-1, tanh hidden units, sigmoid output" in out
+    assert len(re.findall(r"^Epoch [12]/2 - loss \S+ - accuracy \S+ - ", out, re.MULTILINE)) == 2
+    assert f"saved the model and its training history to {path}" in out
+    model = glassnet.load(path)
+    _, _, X_test, y_test, _ = load_dataset("moons")
+    accuracy = np.mean((model.predict(X_test).ravel() > 0.5) == y_test)
+    assert _accuracy(out) == pytest.approx(accuracy, abs=5e-5)
+    assert _accuracy(out) > 0.75
+    history = glassnet.load_history(path)
+    assert set(history.history) == {"loss", "accuracy"} and history.epoch == [0, 1]
+
+
+def test_train_is_reproducible_for_a_seed(tmp_path, capsys):
+    for name in ("a", "b"):
+        main(["train", "--data", "moons", "--epochs", "1", "--seed", "3", "--quiet", "--out", str(tmp_path / f"{name}.npz")])
+    a, b = glassnet.load(tmp_path / "a.npz"), glassnet.load(tmp_path / "b.npz")
+    for wa, wb in zip(a.state_dict().values(), b.state_dict().values()):
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_options_override_the_recipe(tmp_path, capsys):
+    args = ["train", "--data", "moons", "--hidden", "4,3", "--activation", "relu", "--optimizer", "sgd",
+            "--lr", "0.05", "--epochs", "1", "--batch-size", "full", "--out", str(tmp_path / "m.npz")]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "network: 2-4-3-1, relu hidden units, sigmoid output, 29 parameters" in out
+    assert "training: sgd (lr 0.05), loss binary_cross_entropy, 1 epochs, full batch, seed 0" in out
+    assert repr(glassnet.load(tmp_path / "m.npz")[1]) == "Dense(4 -> 3, relu)"
+
+
+def test_hidden_none_trains_a_network_without_hidden_layers(tmp_path, capsys):
+    assert main(["train", "--data", "moons", "--hidden", "none", "--epochs", "1", "--out", str(tmp_path / "m.npz")]) == 0
+    assert "network: 2-1," in capsys.readouterr().out
+
+
+def test_quiet_prints_only_the_accuracy(tmp_path, capsys):
+    assert main(["train", "--data", "xor", "--quiet", "--out", str(tmp_path / "m.npz")]) == 0
+    assert capsys.readouterr().out == "test accuracy: 1.0000\n"
+
+
+def test_default_output_file_is_in_the_current_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--data", "xor", "--epochs", "1"]) == 0
+    assert (tmp_path / "glassnet-model.npz").is_file()
+    assert f"to {tmp_path / 'glassnet-model.npz'}" in capsys.readouterr().out
+
+
+def test_train_on_the_embedded_mnist_subset(tmp_path, capsys):
+    path = tmp_path / "mnist.npz"
+    assert main(["train", "--epochs", "1", "--hidden", "16", "--out", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "data: mnist (the embedded subset): 20,000 training and 5,000 test samples, 784 features, 10 classes" in out
+    assert "network: 784-16-10, relu hidden units, softmax output, 12,730 parameters" in out
+    assert _accuracy(out) > 0.85
+
+
+def test_train_and_evaluate_mnist_from_a_keras_npz(tmp_path, capsys):
+    data_path = _keras_mnist(tmp_path / "mnist-small.npz")
+    path = tmp_path / "model.npz"
+    assert main(["train", "--data-path", str(data_path), "--epochs", "2", "--out", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"mnist ({data_path}): 300 training and 100 test samples" in out
+    assert "network: 784-256-128-10, relu hidden units, softmax output, 235,146 parameters" in out
+    assert "adam (lr 0.001), loss cross_entropy, 2 epochs, batch size 128" in out
+    trained = _accuracy(out)
+    assert main(["evaluate", str(path), "--data-path", str(data_path)]) == 0
+    out = capsys.readouterr().out
+    assert _accuracy(out, "accuracy") == trained
+    assert "the test split of mnist" in out and "100 samples" in out
+    assert re.search(r"^loss: \d+\.\d{4} \(cross_entropy\)$", out, re.MULTILINE)
+
+
+# -- evaluate ----------------------------------------------------------------------------------
+
+
+def test_evaluate_prints_the_accuracy_train_reported(moons_model, capsys):
+    path, train_out = moons_model
+    assert main(["evaluate", str(path), "--data", "moons"]) == 0
+    out = capsys.readouterr().out
+    assert _accuracy(out, "accuracy") == _accuracy(train_out)
+    assert "200 samples" in out and "(binary_cross_entropy)" in out
+
+
+def test_evaluate_on_the_default_mnist_test_set(tmp_path, capsys):
+    path = tmp_path / "m.npz"
+    glassnet.save(glassnet.nn.Sequential(glassnet.nn.Dense(784, 10, "softmax", seed=0)), path)
+    assert main(["evaluate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "5,000 samples" in out and 0.0 <= _accuracy(out, "accuracy") <= 0.3  # untrained
+
+
+# -- predict -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def moons_points(moons_model):
+    path, _ = moons_model
+    _, _, X_test, _, _ = load_dataset("moons")
+    model = glassnet.load(path)
+    return path, X_test[:7], model.predict(X_test[:7])
+
+
+def test_predict_npy_prints_one_class_per_line(tmp_path, capsys, moons_points):
+    model_path, X, output = moons_points
+    np.save(tmp_path / "x.npy", X)
+    assert main(["predict", str(model_path), str(tmp_path / "x.npy")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [str(int(v > 0.5)) for v in output.ravel()]
+
+
+def test_predict_a_single_sample_from_1d_npy(tmp_path, capsys, moons_points):
+    model_path, X, output = moons_points
+    np.save(tmp_path / "one.npy", X[0])
+    assert main(["predict", str(model_path), str(tmp_path / "one.npy"), "--proba"]) == 0
+    assert float(capsys.readouterr().out) == pytest.approx(float(output[0, 0]), rel=1e-5)
+
+
+def test_predict_csv_with_proba(tmp_path, capsys, moons_points):
+    model_path, X, output = moons_points
+    np.savetxt(tmp_path / "x.csv", X, delimiter=",")
+    assert main(["predict", str(model_path), str(tmp_path / "x.csv"), "--proba"]) == 0
+    printed = np.array([float(line) for line in capsys.readouterr().out.splitlines()])
+    np.testing.assert_allclose(printed, output.ravel(), rtol=1e-5)
+
+
+def test_predict_softmax_model_prints_argmax_and_writes_files(tmp_path, capsys, rng):
+    model = glassnet.nn.Sequential(glassnet.nn.Dense(3, 4, "softmax", seed=0))
+    glassnet.save(model, tmp_path / "m.npz")
+    X = rng.normal(size=(6, 3))
+    np.savetxt(tmp_path / "x.csv", X, delimiter=",")
+    expected = model.predict(X).argmax(axis=1)
+    assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "x.csv")]) == 0
+    assert capsys.readouterr().out.split() == [str(c) for c in expected]
+    assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "x.csv"), "--out", str(tmp_path / "c.npy")]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "c.npy"), expected)
+    assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "x.csv"), "--proba", "--out", str(tmp_path / "p.csv")]) == 0
+    np.testing.assert_allclose(np.loadtxt(tmp_path / "p.csv", delimiter=","), model.predict(X), rtol=1e-6)
+    assert capsys.readouterr().out == ""
+
+
+# -- errors: one line, exit status 2, never a traceback ------------------------------------------
+
+BAD_TRAIN_ARGUMENTS = {
+    "epochs 0": (["--epochs", "0"], "argument --epochs: expected a positive integer, got '0'"),
+    "epochs negative": (["--epochs", "-3"], "argument --epochs: expected a positive integer, got '-3'"),
+    "epochs text": (["--epochs", "ten"], "argument --epochs: expected a positive integer, got 'ten'"),
+    "batch size 0": (["--batch-size", "0"], "argument --batch-size: expected a positive integer, got '0'"),
+    "lr 0": (["--lr", "0"], "argument --lr: expected a positive number, got '0'"),
+    "lr negative": (["--lr", "-0.1"], "argument --lr: expected a positive number, got '-0.1'"),
+    "lr inf": (["--lr", "inf"], "argument --lr: expected a positive number, got 'inf'"),
+    "hidden text": (["--hidden", "256,x"], "argument --hidden: expected comma-separated positive layer sizes"),
+    "hidden zero": (["--hidden", "256,0"], "argument --hidden: expected comma-separated positive layer sizes"),
+    "hidden empty": (["--hidden", ""], "argument --hidden: expected comma-separated positive layer sizes"),
+    "activation": (["--activation", "sigmod"], "argument --activation: invalid choice: 'sigmod' .*'relu', 'sigmoid'"),
+    "optimizer": (["--optimizer", "adamw"], r"argument --optimizer: invalid choice: 'adamw' \(choose from 'sgd', 'momentum', 'nesterov', 'adam'\)"),
+    "data": (["--data", "cifar"], "argument --data: invalid choice: 'cifar'"),
+    "seed": (["--seed", "-1"], "argument --seed: expected a non-negative integer, got '-1'"),
+    "data path for xor": (["--data", "xor", "--data-path", "x.npz"], "--data-path: expected it only with --data mnist, got --data xor"),
+    "out folder": (["--out", "no/such/folder/m.npz"], "--out: expected a file path in an existing folder"),
+    "unknown option": (["--epoch-count", "3"], "unrecognized arguments: --epoch-count 3"),
+}  # fmt: skip
+
+
+def _assert_one_line_error(capsys, pattern):
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    assert captured.err.count("\n") == 1, captured.err
+    assert re.match(rf"glassnet: error: {pattern}", captured.err), captured.err
+
+
+@pytest.mark.parametrize("args, message", BAD_TRAIN_ARGUMENTS.values(), ids=BAD_TRAIN_ARGUMENTS.keys())
+def test_bad_train_arguments_exit_2_with_one_line(tmp_path, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", *args]) == 2
+    _assert_one_line_error(capsys, message)
+    assert not list(tmp_path.iterdir())  # failed before training: nothing written
+
+
+def test_bad_errors_name_the_help_to_read(capsys):
+    assert main(["train", "--epochs", "0"]) == 2
+    assert capsys.readouterr().err.rstrip().endswith("; see 'glassnet train --help'")
+
+
+BAD_COMMANDS = {
+    "no command": ([], r"expected a command \(train, evaluate or predict\), got none"),
+    "unknown command": (["fit"], "argument COMMAND: invalid choice: 'fit'"),
+    "predict without input": (["predict", "m.npz"], "the following arguments are required: INPUT"),
+    "predict out suffix": (["predict", "m.npz", "x.csv", "--out", "y.txt"], "--out: expected a .npy or .csv file name, got y.txt"),
+    "evaluate missing model": (["evaluate", "absent.npz"], "load: no such file: absent.npz"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("args, message", BAD_COMMANDS.values(), ids=BAD_COMMANDS.keys())
+def test_bad_commands_exit_2_with_one_line(tmp_path, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 2
+    _assert_one_line_error(capsys, message)
+
+
+def test_bad_files_exit_2_with_one_line(tmp_path, monkeypatch, capsys, moons_model):
+    monkeypatch.chdir(tmp_path)
+    model_path, _ = moons_model
+    np.savez("foreign.npz", w=np.ones(2))
+    assert main(["evaluate", "foreign.npz"]) == 2
+    _assert_one_line_error(capsys, "load: expected a glassnet model file, got foreign.npz without a '__glassnet__' entry")
+    np.save("three.npy", np.ones((4, 3)))
+    assert main(["predict", str(model_path), "three.npy"]) == 2
+    _assert_one_line_error(capsys, "predict: expected samples with 2 features for the model .*, got 3 in three.npy")
+    (tmp_path / "words.csv").write_text("1.0,2.0\nhello,3\n")
+    assert main(["predict", str(model_path), "words.csv"]) == 2
+    _assert_one_line_error(capsys, "predict: expected numbers separated by commas in words.csv")
+    (tmp_path / "x.txt").write_text("1,2\n")
+    assert main(["predict", str(model_path), "x.txt"]) == 2
+    _assert_one_line_error(capsys, r"predict: expected INPUT to be a \.npy or \.csv file, got x.txt")
+    assert main(["predict", str(model_path), "absent.csv"]) == 2
+    _assert_one_line_error(capsys, "predict: expected INPUT to be an existing file, got absent.csv")
+    np.save("cube.npy", np.ones((2, 2, 2)))
+    assert main(["predict", str(model_path), "cube.npy"]) == 2
+    _assert_one_line_error(capsys, r"predict: expected a non-empty numeric array \(samples, features\)")
+
+
+def test_evaluating_on_the_wrong_dataset_is_a_one_line_error(capsys, moons_model):
+    model_path, _ = moons_model
+    assert main(["evaluate", str(model_path)]) == 2  # a moons model on MNIST
+    _assert_one_line_error(capsys, r"evaluate: Dense\(2 -> 16, tanh\) \(the first layer\) expects 2 features, got X with 784")
+
+
+def test_missing_data_path_is_a_one_line_error(tmp_path, capsys):
+    assert main(["train", "--data-path", str(tmp_path / "absent.npz"), "--out", str(tmp_path / "m.npz")]) == 2
+    _assert_one_line_error(capsys, ".*absent.npz")
+
+
+# -- help and version --------------------------------------------------------------------------
+
+
+def test_help_lists_the_commands(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for line in ("train     train a network on a dataset and save it",
+                 "evaluate  print a saved model's loss and accuracy on a test set",
+                 "predict   predict the classes"):  # fmt: skip
+        assert line in out
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "predict"])
+def test_each_command_has_help_with_an_example(command, capsys):
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert f"usage: glassnet {command}" in out
+    assert re.search(rf"examples:\n  glassnet {command}", out)
+
+
+def test_train_help_shows_the_recipes(capsys):
+    main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert re.search(r"mnist +256,128 +relu +adam +0\.001 +15 +128 +softmax \+ cross_entropy", out)
+    assert re.search(r"xor +2 +sigmoid +momentum +1 +500 +full +sigmoid \+ sse", out)
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"glassnet {glassnet.__version__}\n"
+
+
+def test_python_m_glassnet_help():
+    result = subprocess.run([sys.executable, "-m", "glassnet", "--help"], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "usage: glassnet" in result.stdout and "train" in result.stdout
+
+
+def test_python_m_glassnet_error_exit_status():
+    result = subprocess.run([sys.executable, "-m", "glassnet", "train", "--epochs", "0"],
+                            capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.startswith("glassnet: error: argument --epochs") and "Traceback" not in result.stderr

@@ -1,0 +1,54 @@
+"""The floors of DESIGN.md: a package imports only from its own floor or below, and the
+run time needs NumPy alone."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "glassnet"
+FLOORS = {"errors": 0, "backend": 1, "data": 1, "autodiff": 2, "ops": 3, "nn": 4, "optim": 4,
+          "train": 5, "io": 5, "models": 6, "viz": 6, "cli": 7, "__main__": 7}  # fmt: skip
+
+
+def _imported_subpackages(path):
+    package = path.relative_to(SRC).parts
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against this file's package
+                base = list(package[:-1])[: len(package) - node.level] if node.level > 1 else list(package[:-1])
+                target = base + (node.module.split(".") if node.module else [])
+                if not target:  # "from .. import x" at the top: x is the subpackage
+                    yield from (alias.name for alias in node.names)
+                    continue
+                yield target[0]
+            elif node.module and node.module.split(".")[0] == "glassnet":
+                parts = node.module.split(".")
+                yield parts[1] if len(parts) > 1 else None
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "glassnet" and len(parts) > 1:
+                    yield parts[1]
+
+
+def test_no_module_imports_from_a_higher_floor():
+    violations = []
+    for path in SRC.rglob("*.py"):
+        parts = path.relative_to(SRC).parts
+        if len(parts) == 1 and parts[0] == "__init__.py":
+            continue  # the package's index page imports everything
+        own = parts[0].removesuffix(".py")
+        floor = FLOORS.get(own)
+        assert floor is not None, f"{path}: add its package to FLOORS"
+        for target in _imported_subpackages(path):
+            if target in FLOORS and FLOORS[target] > floor:
+                violations.append(f"{path.relative_to(SRC)} (floor {floor}) imports {target} (floor {FLOORS[target]})")
+    assert not violations, "\n".join(violations)
+
+
+def test_import_needs_numpy_only():
+    code = ("import sys, glassnet, glassnet.nn, glassnet.train, glassnet.io, glassnet.data, glassnet.cli.main; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'sklearn', 'scipy', 'matplotlib'}))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", f"optional packages imported at import time: {out}"
