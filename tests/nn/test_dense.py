@@ -5,12 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from tests.conftest import require
 from glassnet import Tensor
 from glassnet.errors import ShapeError
 from glassnet.nn import Dense
 from glassnet.nn import activation as activations
 from glassnet.nn.init import Uniform
+from tests.conftest import require
 
 
 def test_weight_and_bias_shapes_and_parameter_count():
@@ -75,7 +75,8 @@ def test_wrong_input_width_names_the_layer():
     layer = Dense(784, 256, "relu", seed=0)
     x = Tensor(np.zeros((32, 783), np.float32))
     with pytest.raises(
-        ShapeError, match=r"Dense\(784 -> 256, relu\): expected input \(batch, 784\), got \(32, 783\)"
+        ShapeError,
+        match=r"Dense\(784 -> 256, relu\): expected input \(batch, 784\), got \(32, 783\)",
     ):
         layer(x)
 
@@ -96,11 +97,20 @@ def test_repr():
 @pytest.mark.parametrize(
     "kwargs",
     [
-        dict(in_features=4, out_features=3, activation="tanh"),
-        dict(in_features=4, out_features=3, activation={"name": "sigmoid", "beta": 2.0}, bias=False),
-        dict(in_features=2, out_features=5, activation={"name": "leaky_relu", "negative_slope": 0.2}),
-        dict(in_features=3, out_features=2, init=Uniform(0.3), dtype=np.float64),
-        dict(in_features=3, out_features=2, init="he_normal"),
+        {"in_features": 4, "out_features": 3, "activation": "tanh"},
+        {
+            "in_features": 4,
+            "out_features": 3,
+            "activation": {"name": "sigmoid", "beta": 2.0},
+            "bias": False,
+        },
+        {
+            "in_features": 2,
+            "out_features": 5,
+            "activation": {"name": "leaky_relu", "negative_slope": 0.2},
+        },
+        {"in_features": 3, "out_features": 2, "init": Uniform(0.3), "dtype": np.float64},
+        {"in_features": 3, "out_features": 2, "init": "he_normal"},
     ],
 )
 def test_config_round_trip_through_json_rebuilds_the_same_layer(kwargs):
@@ -138,7 +148,9 @@ def test_matches_torch_linear_values_and_gradients(activation):
     with torch.no_grad():
         linear.weight.copy_(torch.from_numpy(layer.W.data))  # same (out, in) layout, no transpose
         linear.bias.copy_(torch.from_numpy(layer.b.data))
-    f = {None: lambda z: z, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}[activation]
+    f = {None: lambda z: z, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}[
+        activation
+    ]
     x_t = torch.from_numpy(x_np).requires_grad_(True)
     out_t = f(linear(x_t))
     out_t.backward(torch.from_numpy(grad_out))

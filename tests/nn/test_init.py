@@ -8,9 +8,17 @@ import pytest
 from glassnet.nn import Dense, init
 
 EXPECTED_NAMES = {
-    "uniform", "normal", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal",
-    "lecun_uniform", "lecun_normal", "zeros", "constant",
-}  # fmt: skip
+    "uniform",
+    "normal",
+    "glorot_uniform",
+    "glorot_normal",
+    "he_uniform",
+    "he_normal",
+    "lecun_uniform",
+    "lecun_normal",
+    "zeros",
+    "constant",
+}
 
 
 def test_names_table():
@@ -114,7 +122,9 @@ def test_dense_uses_its_init_argument():
 
 
 def test_unknown_name_lists_valid_ones():
-    with pytest.raises(ValueError, match=r"initializer 'glorot' is unknown; choose one of: ") as info:
+    with pytest.raises(
+        ValueError, match=r"initializer 'glorot' is unknown; choose one of: "
+    ) as info:
         init.get("glorot")
     for name in EXPECTED_NAMES:
         assert name in str(info.value)

@@ -37,8 +37,10 @@ def linear_steps(make_optimizer, w0, a, steps=2):
 
 
 def mlp(seed=0):
-    return Sequential(Dense(3, 5, "tanh", seed=seed, dtype=np.float64),
-                      Dense(5, 2, seed=seed + 1, dtype=np.float64))  # fmt: skip
+    return Sequential(
+        Dense(3, 5, "tanh", seed=seed, dtype=np.float64),
+        Dense(5, 2, seed=seed + 1, dtype=np.float64),
+    )
 
 
 def data():
@@ -56,9 +58,13 @@ def train_glassnet(net, opt, steps, X, Y):
 
 def torch_twin(torch, net):
     """The same MLP in torch with the same weights (W is (out, in) in both)."""
-    model = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2)).double()
+    model = torch.nn.Sequential(
+        torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2)
+    ).double()
     with torch.no_grad():
-        for q, p in zip([model[0].weight, model[0].bias, model[2].weight, model[2].bias], net.parameters()):
+        for q, p in zip(
+            [model[0].weight, model[0].bias, model[2].weight, model[2].bias], net.parameters()
+        ):
             q.copy_(torch.from_numpy(p.data))
     return model
 

@@ -9,8 +9,16 @@ from glassnet.nn import Parameter
 from glassnet.optim import Adam
 from tests.conftest import require
 
-from ._oracle import (compare_with_torch, data, linear_steps, mlp, quadratic_steps, torch_twin,
-                      train_glassnet, train_torch)  # fmt: skip
+from ._oracle import (
+    compare_with_torch,
+    data,
+    linear_steps,
+    mlp,
+    quadratic_steps,
+    torch_twin,
+    train_glassnet,
+    train_torch,
+)
 
 
 def test_two_steps_by_hand_on_the_quadratic():
@@ -75,10 +83,10 @@ def test_weight_decay_two_steps_by_hand():
 @pytest.mark.parametrize(
     "kwargs",
     [
-        dict(),
-        dict(lr=0.01),
-        dict(lr=0.01, weight_decay=0.1),
-        dict(lr=0.02, beta1=0.5, beta2=0.9, eps=1e-6),
+        {},
+        {"lr": 0.01},
+        {"lr": 0.01, "weight_decay": 0.1},
+        {"lr": 0.02, "beta1": 0.5, "beta2": 0.9, "eps": 1e-6},
     ],
     ids=["default", "lr", "weight_decay", "betas_eps"],
 )

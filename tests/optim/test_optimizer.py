@@ -14,9 +14,13 @@ def _params():
 
 @pytest.mark.parametrize(
     "name, cls, lr, momentum, nesterov",
-    [("sgd", SGD, 0.01, 0.0, False), ("momentum", SGD, 0.01, 0.9, False),
-     ("nesterov", SGD, 0.01, 0.9, True), ("adam", Adam, 1e-3, None, None)],
-)  # fmt: skip
+    [
+        ("sgd", SGD, 0.01, 0.0, False),
+        ("momentum", SGD, 0.01, 0.9, False),
+        ("nesterov", SGD, 0.01, 0.9, True),
+        ("adam", Adam, 1e-3, None, None),
+    ],
+)
 def test_get_by_name_with_default_and_given_lr(name, cls, lr, momentum, nesterov):
     params = _params()
     opt = optim.get(name, params)

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from tests.conftest import require
 from glassnet.nn import Parameter
 from glassnet.optim import SGD
+from tests.conftest import require
 
 from ._oracle import compare_with_torch, quadratic_steps
 
@@ -95,7 +95,9 @@ def test_lecture_momentum_differs_from_torch_after_an_lr_change():
         (0.5 * (w * w).sum()).backward()
         opt.step()
     torch_w2 = w.detach().numpy()[0]
-    (_, ours_w2) = quadratic_steps(lambda p: SGD(p, lr=0.1, momentum=0.9), [1.0], lr_schedule=[0.1, 0.2])
+    (_, ours_w2) = quadratic_steps(
+        lambda p: SGD(p, lr=0.1, momentum=0.9), [1.0], lr_schedule=[0.1, 0.2]
+    )
     assert torch_w2 == pytest.approx(0.54, rel=1e-14)
     assert ours_w2[0] == pytest.approx(0.63, rel=1e-14)
     assert not np.isclose(ours_w2[0], torch_w2)
@@ -119,11 +121,11 @@ def test_lecture_momentum_equals_torch_for_a_constant_lr_on_the_quadratic():
 @pytest.mark.parametrize(
     "kwargs",
     [
-        dict(lr=0.1),
-        dict(lr=0.1, momentum=0.9),
-        dict(lr=0.1, momentum=0.9, nesterov=True),
-        dict(lr=0.1, weight_decay=0.01),
-        dict(lr=0.05, momentum=0.9, weight_decay=0.01),
+        {"lr": 0.1},
+        {"lr": 0.1, "momentum": 0.9},
+        {"lr": 0.1, "momentum": 0.9, "nesterov": True},
+        {"lr": 0.1, "weight_decay": 0.01},
+        {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.01},
     ],
     ids=["sgd", "momentum", "nesterov", "weight_decay", "momentum_weight_decay"],
 )
@@ -152,7 +154,9 @@ def test_momentum_must_be_in_zero_one(momentum):
 
 
 def test_nesterov_needs_momentum():
-    with pytest.raises(ValueError, match=r"SGD: expected momentum > 0 for nesterov=True, got momentum=0"):
+    with pytest.raises(
+        ValueError, match=r"SGD: expected momentum > 0 for nesterov=True, got momentum=0"
+    ):
         SGD(_params(), lr=0.1, nesterov=True)
 
 
@@ -168,12 +172,6 @@ def test_negative_weight_decay():
         SGD(_params(), lr=0.1, weight_decay=-0.1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: Optimizer.__init__ checks isinstance(lr, (int, float)), so a NumPy "
-    "scalar lr such as np.float32(0.1) (e.g. from a schedule or a config array) is rejected "
-    "with the contradictory message 'expected lr > 0, got np.float32(0.1)'",
-)
 @pytest.mark.parametrize("lr", [np.float32(0.1), np.int64(1)])
 def test_numpy_scalar_lr_is_accepted(lr):
     opt = SGD(_params(), lr=lr)

@@ -16,13 +16,27 @@ def _overfitting_setup():
     rng = np.random.default_rng(0)
     X = rng.uniform(-1, 1, (40, 1))
     y = X + 0.3 * rng.normal(size=(40, 1))
-    net = Sequential(Dense(1, 64, "tanh", seed=0, dtype=np.float64), Dense(64, 1, seed=1, dtype=np.float64))
+    net = Sequential(
+        Dense(1, 64, "tanh", seed=0, dtype=np.float64), Dense(64, 1, seed=1, dtype=np.float64)
+    )
     return net, (X[:12], y[:12]), (X[12:], y[12:])
 
 
 def _fit(net, train, val, callbacks, epochs=300, **kwargs):
-    return gn.fit(net, *train, validation_data=val, loss="mse", optimizer="adam", lr=0.03,
-                  epochs=epochs, batch_size=None, callbacks=callbacks, verbose=0, seed=0, **kwargs)  # fmt: skip
+    return gn.fit(
+        net,
+        *train,
+        validation_data=val,
+        loss="mse",
+        optimizer="adam",
+        lr=0.03,
+        epochs=epochs,
+        batch_size=None,
+        callbacks=callbacks,
+        verbose=0,
+        seed=0,
+        **kwargs,
+    )
 
 
 def test_early_stopping_stops_and_restores_the_best_weights():
@@ -60,12 +74,25 @@ def test_early_stopping_in_max_mode_on_accuracy():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(40, 2))
     y = (X[:, 0] > 0).astype(int)
-    net = Sequential(Dense(2, 4, "tanh", seed=0, dtype=np.float64), Dense(4, 2, seed=1, dtype=np.float64))
+    net = Sequential(
+        Dense(2, 4, "tanh", seed=0, dtype=np.float64), Dense(4, 2, seed=1, dtype=np.float64)
+    )
     stopper = EarlyStopping(monitor="val_accuracy", patience=2)
     assert stopper.sign == -1.0  # "auto" maximises accuracy
-    history = gn.fit(net, X[:30], y[:30], validation_data=(X[30:], y[30:]), loss="cross_entropy",
-                     metrics=["accuracy"], optimizer="sgd", lr=1e-9, epochs=50, callbacks=[stopper],
-                     verbose=0, seed=0)  # fmt: skip
+    history = gn.fit(
+        net,
+        X[:30],
+        y[:30],
+        validation_data=(X[30:], y[30:]),
+        loss="cross_entropy",
+        metrics=["accuracy"],
+        optimizer="sgd",
+        lr=1e-9,
+        epochs=50,
+        callbacks=[stopper],
+        verbose=0,
+        seed=0,
+    )
     assert len(history.epoch) == 3  # a lr of 1e-9 never changes the accuracy
 
 
@@ -77,9 +104,11 @@ def test_early_stopping_on_a_missing_key_says_what_to_pass():
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [(dict(mode="up"), r"expected mode 'auto', 'min' or 'max', got 'up'"),
-     (dict(patience=-1), r"expected patience >= 0, got -1")],
-)  # fmt: skip
+    [
+        ({"mode": "up"}, r"expected mode 'auto', 'min' or 'max', got 'up'"),
+        ({"patience": -1}, r"expected patience >= 0, got -1"),
+    ],
+)
 def test_early_stopping_arguments_are_checked(kwargs, message):
     with pytest.raises(ValueError, match=rf"EarlyStopping: {message}"):
         EarlyStopping(**kwargs)
@@ -103,12 +132,6 @@ def test_a_callback_setting_stop_training_stops_after_that_epoch():
     assert history.stop_reason == "enough"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: History.stop_reason is documented as 'None when all epochs ran, else a "
-    "short text saying why', but when a callback sets state.stop_training without a "
-    "stop_reason, fit leaves it None although training stopped early",
-)
 def test_stop_reason_is_set_when_a_callback_stops_without_a_reason():
     net, train, val = _overfitting_setup()
     history = _fit(net, train, val, [StopAfter(1)], epochs=10)
@@ -136,23 +159,42 @@ def test_hooks_run_in_order_with_the_training_state():
         def on_train_end(self, logs=None):
             events.append(("train_end",))
 
-    gn.fit(net, *train, validation_data=val, loss="mse", epochs=2, batch_size=5, callbacks=[Spy()], verbose=0)
-    batch = lambda b: ("batch_end", b, ["loss"])  # noqa: E731
-    epoch_end = lambda e: ("epoch_end", e, ["loss", "val_loss"])  # noqa: E731
+    gn.fit(
+        net,
+        *train,
+        validation_data=val,
+        loss="mse",
+        epochs=2,
+        batch_size=5,
+        callbacks=[Spy()],
+        verbose=0,
+    )
+    batch = lambda b: ("batch_end", b, ["loss"])
+    epoch_end = lambda e: ("epoch_end", e, ["loss", "val_loss"])
     assert events == [
         ("train_begin", 2, 3),
-        ("epoch_begin", 0), batch(0), batch(1), batch(2), epoch_end(0),
-        ("epoch_begin", 1), batch(0), batch(1), batch(2), epoch_end(1),
+        ("epoch_begin", 0),
+        batch(0),
+        batch(1),
+        batch(2),
+        epoch_end(0),
+        ("epoch_begin", 1),
+        batch(0),
+        batch(1),
+        batch(2),
+        epoch_end(1),
         ("train_end",),
-    ]  # fmt: skip
+    ]
 
 
 # -- progress display ----------------------------------------------------------------------
 
 
 def _quick_fit(verbose, epochs=3, **kwargs):
-    net, train, val = _overfitting_setup()
-    return gn.fit(net, *train, loss="mse", epochs=epochs, batch_size=4, verbose=verbose, seed=0, **kwargs)
+    net, train, _ = _overfitting_setup()
+    return gn.fit(
+        net, *train, loss="mse", epochs=epochs, batch_size=4, verbose=verbose, seed=0, **kwargs
+    )
 
 
 def test_verbose_0_prints_nothing(capsys):

@@ -7,10 +7,14 @@ import glassnet as gn
 from glassnet.nn import Dense, Sequential
 from glassnet.train import metrics
 
-OUTPUT = np.array([[0.1, 0.7, 0.2],  # class 1
-                   [0.5, 0.3, 0.2],  # class 0
-                   [0.2, 0.2, 0.6],  # class 2
-                   [0.3, 0.4, 0.3]])  # class 1  # fmt: skip
+OUTPUT = np.array(
+    [
+        [0.1, 0.7, 0.2],  # class 1
+        [0.5, 0.3, 0.2],  # class 0
+        [0.2, 0.2, 0.6],  # class 2
+        [0.3, 0.4, 0.3],
+    ]
+)  # class 1
 LABELS = np.array([1, 0, 1, 2])  # right, right, wrong, wrong
 
 
@@ -69,15 +73,33 @@ def test_unknown_metric_lists_valid_names():
         assert name in str(info.value)
     net = Sequential(Dense(2, 2, seed=0))
     with pytest.raises(ValueError, match=r"metric 'acc' is unknown"):
-        gn.fit(net, np.ones((4, 2)), np.array([0, 1, 0, 1]), loss="cross_entropy", metrics=["acc"], verbose=0)
+        gn.fit(
+            net,
+            np.ones((4, 2)),
+            np.array([0, 1, 0, 1]),
+            loss="cross_entropy",
+            metrics=["acc"],
+            verbose=0,
+        )
 
 
 def test_evaluate_returns_a_dict_keyed_like_the_history():
     rng = np.random.default_rng(3)
     X, y = rng.normal(size=(25, 2)), rng.integers(0, 3, 25)
-    net = Sequential(Dense(2, 5, "tanh", seed=0, dtype=np.float64), Dense(5, 3, seed=1, dtype=np.float64))
-    history = gn.fit(net, X, y, loss="cross_entropy", metrics=["accuracy", "zero_one"], epochs=2,
-                     validation_data=(X, y), verbose=0, seed=0)  # fmt: skip
+    net = Sequential(
+        Dense(2, 5, "tanh", seed=0, dtype=np.float64), Dense(5, 3, seed=1, dtype=np.float64)
+    )
+    history = gn.fit(
+        net,
+        X,
+        y,
+        loss="cross_entropy",
+        metrics=["accuracy", "zero_one"],
+        epochs=2,
+        validation_data=(X, y),
+        verbose=0,
+        seed=0,
+    )
     scores = gn.evaluate(net, X, y, loss="cross_entropy", metrics=["accuracy", "zero_one"])
     assert list(scores) == ["loss", "accuracy", "zero_one"]
     assert all(f"val_{key}" in history.history for key in scores)
@@ -90,7 +112,9 @@ def test_evaluate_returns_a_dict_keyed_like_the_history():
 def test_evaluate_loss_is_independent_of_batch_size():
     rng = np.random.default_rng(4)
     X, y = rng.normal(size=(23, 2)), rng.normal(size=(23, 1))
-    net = Sequential(Dense(2, 4, "tanh", seed=0, dtype=np.float64), Dense(4, 1, seed=1, dtype=np.float64))
+    net = Sequential(
+        Dense(2, 4, "tanh", seed=0, dtype=np.float64), Dense(4, 1, seed=1, dtype=np.float64)
+    )
     reference = gn.evaluate(net, X, y, loss="mse", metrics=["mae"])
     expected = np.mean((net.predict(X) - y) ** 2)
     assert reference["loss"] == pytest.approx(expected, rel=1e-12)
@@ -100,7 +124,9 @@ def test_evaluate_loss_is_independent_of_batch_size():
         assert scores["loss"] == pytest.approx(reference["loss"], rel=1e-12)
     # 'sse' is a sum over samples, so batches add up to the total
     total = 0.5 * np.sum((net.predict(X) - y) ** 2)
-    assert gn.evaluate(net, X, y, loss="sse", batch_size=5)["loss"] == pytest.approx(total, rel=1e-12)
+    assert gn.evaluate(net, X, y, loss="sse", batch_size=5)["loss"] == pytest.approx(
+        total, rel=1e-12
+    )
 
 
 def test_evaluate_restores_training_mode():

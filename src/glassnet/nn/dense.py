@@ -43,7 +43,7 @@ class Dense(Module):
         if a_prev.shape[-1] != self.in_features:
             raise ShapeError(f"{self!r}: expected input (batch, {self.in_features}), got {a_prev.shape}")
         net = ops.linear(a_prev, self.W, self.b)
-        return net if self.activation is None else self.activation.forward(net)
+        return net if self.activation is None else self.activation(net)
 
     @property
     def activation_name(self):

@@ -26,7 +26,7 @@ class Recorder:
     Attributes:
         layers: {layer name: {"mean": [...], "std": [...], "saturated": [...],
             "delta_norm": [...]}}, one entry per recorded step ("saturated" holds None where
-            the activation has no saturation rule).
+            the activation has no saturation rule; "delta_norm" NaN for a step without backward).
         grad_norms: {parameter name: [...]}, filled by ``on_batch_end`` (i.e. as a callback).
 
     Example:
@@ -57,9 +57,12 @@ class Recorder:
             stats["std"].append(float(data.std()))
             act = module.activation_name if isinstance(module, Dense) else module.name
             stats["saturated"].append(saturation(act, data))
-            net = a._op.parents[0] if (isinstance(module, Dense) and module.activation is not None and a._op is not None) else a
+            if isinstance(module, Dense):  # the delta arrives at the pre-activation net
+                net = a._op.parents[0] if (module.activation is not None and a._op is not None) else a
+            else:  # a standalone activation layer: its input is the net
+                net = inputs[0]
+            stats["delta_norm"].append(math.nan)  # filled in by the hook during backward
             if net.requires_grad:
-                stats["delta_norm"].append(math.nan)
                 index = len(stats["delta_norm"]) - 1
 
                 def delta_hook(delta):

@@ -1,5 +1,7 @@
 """The dropout layer."""
 
+import numbers
+
 from .. import ops
 from ..backend import as_rng
 from .module import Module, register
@@ -20,7 +22,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, *, seed=None):
         super().__init__()
-        if not (isinstance(p, (int, float)) and 0.0 <= p < 1.0):
+        if isinstance(p, bool) or not (isinstance(p, numbers.Real) and 0.0 <= p < 1.0):
             raise ValueError(f"Dropout: expected p in [0, 1), got {p!r}")
         self.p, self._rng = float(p), as_rng(seed)
 

@@ -161,7 +161,8 @@ class Module:
                 f"{type(self).__name__}.load_state_dict: expected keys {sorted(expected)}, "
                 f"got missing {missing} and unexpected {unexpected}"
             )
-        for name, value in state.items():
+        pairs = []
+        for name, value in state.items():  # check everything first: all or nothing is loaded
             target = own[name].data if name in own else buffers[name]
             value = xp.asarray(value)
             if value.shape != target.shape:
@@ -169,6 +170,8 @@ class Module:
                     f"{type(self).__name__}.load_state_dict: expected {name} of shape "
                     f"{target.shape}, got {value.shape}"
                 )
+            pairs.append((target, value))
+        for target, value in pairs:
             target[...] = value
 
     def config(self):

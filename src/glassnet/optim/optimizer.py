@@ -2,9 +2,16 @@
 
 from abc import ABC, abstractmethod
 
+import numbers
+
 import numpy as np
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "is_real"]
+
+
+def is_real(value):
+    """True for a real number (Python or NumPy), False for bools and everything else."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 class Optimizer(ABC):
@@ -27,9 +34,9 @@ class Optimizer(ABC):
         name = type(self).__name__
         if not self.params:
             raise ValueError(f"{name}: expected parameters to optimize, got none")
-        if not (isinstance(lr, (int, float)) and lr > 0 and np.isfinite(lr)):
+        if not (is_real(lr) and lr > 0 and np.isfinite(lr)):
             raise ValueError(f"{name}: expected lr > 0, got {lr!r}")
-        if not (isinstance(weight_decay, (int, float)) and weight_decay >= 0):
+        if not (is_real(weight_decay) and weight_decay >= 0):
             raise ValueError(f"{name}: expected weight_decay >= 0, got {weight_decay!r}")
         self.lr, self.weight_decay = float(lr), float(weight_decay)
         self.t, self.state = 0, [{} for _ in self.params]

@@ -5,7 +5,7 @@ import numpy as np
 from ..autodiff import Tensor, no_grad
 from ..errors import ShapeError
 
-__all__ = ["as_features", "as_targets", "check_finite", "first_layer_check"]
+__all__ = ["as_features", "as_targets", "check_finite", "first_layer_check", "probe_loss"]
 
 
 def as_features(who, X, dtype):
@@ -75,12 +75,39 @@ def first_layer_check(who, model, X):
 
 
 def probe_loss(who, model, loss, X, y):
-    """Run the model and the loss on the first two samples without a graph, so that label and
-    shape errors are raised before any training step (with the loss's own message)."""
+    """Check the targets against the network's output before any training step.
+
+    The model runs on the first two samples without a graph, which gives the output's shape.
+    Integer labels (for cross-entropy) must then lie in 0..classes-1; other targets must have
+    the output's shape ((samples,) is accepted for a single output). The loss itself then runs
+    on the probe, so that a callable loss fails here too, not after some steps.
+    """
     was_training = model.training
     model.eval()
     try:
         with no_grad():
-            loss(model(Tensor(X[:2])), y[:2])
+            out = model(Tensor(X[:2]))
+            expected = (len(X),) + out.shape[1:]
+            named = getattr(loss, "name", None)
+            if named == "cross_entropy" and y.ndim == 1:
+                _check_labels(who, y, out.shape[-1])
+            elif named is not None and y.shape != expected:
+                single = out.ndim == 2 and out.shape[1] == 1 and y.shape == expected[:1]
+                if not single:
+                    raise ShapeError(
+                        f"{who}: {named}: expected target of shape {expected} (the network's "
+                        f"output for {len(X)} samples), got {y.shape}"
+                    )
+            loss(out, y[:2])
     finally:
         model.train(was_training)
+
+
+def _check_labels(who, y, n_classes):
+    bad = (y < 0) | (y >= n_classes)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"{who}: labels must be in 0..{n_classes - 1} for {n_classes} classes, got "
+            f"{int(y[i])} at index {i} (the output layer has {n_classes} units)"
+        )

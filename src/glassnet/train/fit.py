@@ -103,7 +103,9 @@ def fit(model, X, y, *, loss, optimizer="adam", lr=None, epochs=10, batch_size=3
         for hook in hooks["on_epoch_begin"]:
             hook(epoch, {})
         logs = run.epoch(epoch, rng.permutation(len(X)) if shuffle else None)
-        if logs is None:  # diverged
+        if logs is None:  # diverged: the weights are back to the last finite ones
+            warnings.warn(f"fit: {state.stop_reason}; training stopped and the last finite weights "
+                          "were kept (try a smaller learning rate)", RuntimeWarning, stacklevel=2)  # fmt: skip
             break
         if validation_data is not None:
             scores = evaluate(model, *validation_data, loss=loss_fn, metrics=metrics, _checked=True)
@@ -113,6 +115,8 @@ def fit(model, X, y, *, loss, optimizer="adam", lr=None, epochs=10, batch_size=3
         for hook in hooks["on_epoch_end"]:
             hook(epoch, logs)
         if state.stop_training:
+            if state.stop_reason is None:
+                state.stop_reason = f"stopped by a callback after epoch {epoch + 1}"
             break
     state.history.stop_reason = state.stop_reason
     for hook in hooks["on_train_end"]:
@@ -163,8 +167,7 @@ class _Run:
                 value, out = self.forward_backward(xb, yb)
             batch_loss = float(value.data)
             if not np.isfinite(batch_loss):
-                _stop_on_divergence(self.params, self.state, safe_weights, batch_loss, epoch, batch)
-                return None
+                return self.diverged(safe_weights, f"the loss became {batch_loss} at epoch {epoch + 1}, batch {batch + 1}")
             if not opt.needs_closure:
                 opt.step()
             share = (stop - start) / n
@@ -175,25 +178,21 @@ class _Run:
                     totals[k] += fn(out.data, yb, threshold=threshold) * share
             for hook in self.hooks["on_batch_end"]:
                 hook(batch, {"loss": batch_loss})
+        if not all(np.isfinite(p.data).all() for p in self.params):  # the last step overflowed
+            return self.diverged(safe_weights, f"the weights became non-finite in epoch {epoch + 1}")
         logs = {"loss": total_loss}
         logs.update((name, total) for (name, _), total in zip(metric_fns, totals))
         return logs
 
-
-def _stop_on_divergence(params, state, safe_weights, value, epoch, batch):
-    """Stop training on a NaN or inf loss, keeping the last finite weights: the current ones
-    if they are all finite (only the loss overflowed), else those of the epoch's start."""
-    if not all(np.isfinite(p.data).all() for p in params):
-        for p, w in zip(params, safe_weights):
-            p.data[...] = w
-    state.stop_training = True
-    state.stop_reason = f"the loss became {value} at epoch {epoch + 1}, batch {batch + 1}"
-    warnings.warn(
-        f"fit: {state.stop_reason}; training stopped and the last finite weights were kept "
-        "(try a smaller learning rate)",
-        RuntimeWarning,
-        stacklevel=3,
-    )
+    def diverged(self, safe_weights, reason):
+        """Stop training on a NaN or inf loss or weights, keeping the last finite weights: the
+        current ones if they are all finite (only the loss overflowed), else those of the
+        epoch's start. Returns None (no logs for this epoch)."""
+        if not all(np.isfinite(p.data).all() for p in self.params):
+            for p, w in zip(self.params, safe_weights):
+                p.data[...] = w
+        self.state.stop_training, self.state.stop_reason = True, reason
+        return None
 
 
 def evaluate(model, X, y, *, loss, metrics=(), batch_size=1024, _checked=False):
