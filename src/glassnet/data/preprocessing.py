@@ -11,7 +11,7 @@ import numpy as np
 from ..backend import as_rng, default_dtype
 from ..errors import ShapeError
 
-__all__ = ["Standardizer", "MinMaxScaler", "one_hot", "from_one_hot", "train_test_split",
+__all__ = ["MinMaxScaler", "Standardizer", "from_one_hot", "one_hot", "train_test_split",
            "train_val_test_split"]  # fmt: skip
 
 
@@ -29,7 +29,9 @@ def _check_finite(who, X):
     if not finite.all():
         bad = np.argwhere(~finite)
         where = ", ".join(str(int(i)) for i in bad[0])
-        raise ValueError(f"{who}: X has {len(bad)} NaN or infinite values (first at index ({where}))")
+        raise ValueError(
+            f"{who}: X has {len(bad)} NaN or infinite values (first at index ({where}))"
+        )
 
 
 class _Scaler:
@@ -97,13 +99,16 @@ class Standardizer(_Scaler):
         mean = np.array(X.mean(axis=0, dtype=np.float64))
         std = np.array(X.std(axis=0, dtype=np.float64))
         constant = np.ptp(X, axis=0) == 0
-        mean[constant], std[constant] = np.asarray(X[0])[constant], 1.0  # exact: no rounding-noise ratio
+        # a constant feature: its exact value and std 1, so it maps to 0 and not to rounding noise
+        mean[constant], std[constant] = np.asarray(X[0])[constant], 1.0
         self.mean_, self.std_ = mean, std
         self._offset, self._scale = mean, 1.0 / std
         return self
 
     def __repr__(self):
-        return "Standardizer()" if self.mean_ is None else f"Standardizer(fitted, {self.mean_.shape})"
+        return (
+            "Standardizer()" if self.mean_ is None else f"Standardizer(fitted, {self.mean_.shape})"
+        )
 
 
 class MinMaxScaler(_Scaler):
@@ -151,7 +156,8 @@ class MinMaxScaler(_Scaler):
         span = np.where(data_max > data_min, data_max - data_min, 1.0)
         self.data_min_, self.data_max_ = data_min, data_max
         self._scale = (high - low) / span
-        self._offset = data_min - low / self._scale  # so (x - offset) * scale = a + (x - min) * scale
+        # so that (x - offset) * scale = a + (x - min) * scale
+        self._offset = data_min - low / self._scale
         return self
 
     def __repr__(self):
@@ -188,7 +194,9 @@ def one_hot(labels, n_classes=None):
         whole[whole] = labels[whole] == np.round(labels[whole])
         if not whole.all():
             index = int(np.argmin(whole))
-            raise ValueError(f"one_hot: labels must be integers, got {labels[index]} at index {index}")
+            raise ValueError(
+                f"one_hot: labels must be integers, got {labels[index]} at index {index}"
+            )
     labels = labels.astype(np.int64)
     if len(labels) and labels.min() < 0:
         index = int(np.argmin(labels))
@@ -197,7 +205,8 @@ def one_hot(labels, n_classes=None):
         if not len(labels):
             raise ValueError("one_hot: cannot infer n_classes from no labels; pass n_classes")
         n_classes = int(labels.max()) + 1
-    elif isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 1:
+    elif isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) \
+            or n_classes < 1:  # fmt: skip
         raise ValueError(f"one_hot: expected n_classes to be a positive integer, got {n_classes!r}")
     if len(labels) and labels.max() >= n_classes:
         index = int(np.argmax(labels))

@@ -1,0 +1,25 @@
+"""Data as plain NumPy arrays: toy sets, MNIST, preprocessing (no autodiff engine needed).
+
+Toy sets: ``xor``, ``and_gate``, ``or_gate``, ``two_moons``, ``circles``, ``blobs``,
+``two_spirals``, ``noisy_sine``. MNIST: ``load_mnist`` (the embedded 20,000/5,000 subset or
+the user's own files; never downloads) and ``mnist_subset_info``. Preprocessing:
+``Standardizer``, ``MinMaxScaler``, ``one_hot``, ``from_one_hot``, ``train_test_split``,
+``train_val_test_split``.
+"""
+
+from .mnist import load_mnist, mnist_subset_info
+from .preprocessing import (
+    MinMaxScaler,
+    Standardizer,
+    from_one_hot,
+    one_hot,
+    train_test_split,
+    train_val_test_split,
+)
+from .toy import and_gate, blobs, circles, noisy_sine, or_gate, two_moons, two_spirals, xor
+
+__all__ = [
+    "MinMaxScaler", "Standardizer", "and_gate", "blobs", "circles", "from_one_hot", "load_mnist",
+    "mnist_subset_info", "noisy_sine", "one_hot", "or_gate", "train_test_split",
+    "train_val_test_split", "two_moons", "two_spirals", "xor",
+]  # fmt: skip

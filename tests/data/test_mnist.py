@@ -1,0 +1,158 @@
+import gzip
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from glassnet.data import load_mnist, mnist_subset_info
+from glassnet.data.mnist import IDX_FILES
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist.npz"
+
+
+def _shared_mnist():
+    if not SHARED_MNIST.exists():
+        pytest.skip(f"{SHARED_MNIST} is missing (the full MNIST in the Keras layout)")
+    return SHARED_MNIST
+
+
+def _check_split(X, y, n):
+    assert X.shape == (n, 784) and X.dtype == np.float32
+    assert y.shape == (n,) and y.dtype == np.int64
+    assert X.min() == 0.0 and X.max() == 1.0
+    assert sorted(set(y.tolist())) == list(range(10))
+
+
+@pytest.fixture(scope="module")
+def subset():
+    return load_mnist()
+
+
+def test_embedded_subset(subset):
+    (X_train, y_train), (X_test, y_test) = subset
+    info = mnist_subset_info()
+    _check_split(X_train, y_train, info["n_train"])
+    _check_split(X_test, y_test, info["n_test"])
+    assert (info["n_train"], info["n_test"]) == (20000, 5000)
+    assert "CC BY-SA 3.0" in info["licence"] and "LeCun" in info["source"]
+    assert Path(info["path"]).stat().st_size <= 8_000_000
+    pixels = np.round(X_train[:100] * 255)  # exactly the uint8 values divided by 255
+    np.testing.assert_array_equal(pixels / np.float32(255), X_train[:100])
+
+
+def test_embedded_subset_follows_the_documented_rule(subset):
+    """The subset is the rows of the full MNIST that tools/make_mnist_subset.py names."""
+    spec = importlib.util.spec_from_file_location(
+        "make_mnist_subset", ROOT / "tools" / "make_mnist_subset.py"
+    )
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    (X_full, y_full), (X_full_test, y_full_test) = load_mnist(_shared_mnist())
+    train, test = tool.subset_indices()
+    (X_train, y_train), (X_test, y_test) = subset
+    np.testing.assert_array_equal(X_train, X_full[train])
+    np.testing.assert_array_equal(y_train, y_full[train])
+    np.testing.assert_array_equal(X_test, X_full_test[test])
+    np.testing.assert_array_equal(y_test, y_full_test[test])
+
+
+def test_full_mnist_from_the_keras_npz():
+    (X_train, y_train), (X_test, y_test) = load_mnist(str(_shared_mnist()))
+    _check_split(X_train, y_train, 60000)
+    _check_split(X_test, y_test, 10000)
+    assert y_train[:5].tolist() == [5, 0, 4, 1, 9]  # the well-known first training labels
+
+
+def _idx_bytes(array, magic):
+    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def _write_idx_folder(folder, images, labels, gzipped):
+    contents = {
+        "train-images-idx3-ubyte": _idx_bytes(images[:6], 2051),
+        "train-labels-idx1-ubyte": _idx_bytes(labels[:6], 2049),
+        "t10k-images-idx3-ubyte": _idx_bytes(images[6:], 2051),
+        "t10k-labels-idx1-ubyte": _idx_bytes(labels[6:], 2049),
+    }
+    for name, data in contents.items():
+        if gzipped:
+            (folder / f"{name}.gz").write_bytes(gzip.compress(data))
+        else:
+            (folder / name).write_bytes(data)
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_idx_folder(tmp_path, rng, gzipped):
+    images = rng.integers(0, 256, size=(10, 28, 28), dtype=np.uint8)
+    images[0, 0, 0], images[0, 0, 1] = 0, 255
+    labels = np.arange(10, dtype=np.uint8)
+    _write_idx_folder(tmp_path, images, labels, gzipped)
+    (X_train, y_train), (X_test, y_test) = load_mnist(tmp_path)
+    assert X_train.shape == (6, 784) and X_test.shape == (4, 784)
+    assert X_train.dtype == np.float32 and y_train.dtype == np.int64
+    np.testing.assert_array_equal(X_train, images[:6].reshape(6, 784) / np.float32(255))
+    np.testing.assert_array_equal(y_train, labels[:6])
+    np.testing.assert_array_equal(y_test, labels[6:])
+    assert X_train.min() == 0.0 and X_train.max() == 1.0
+
+
+def test_idx_wrong_magic_number(tmp_path, rng):
+    images = rng.integers(0, 256, size=(10, 28, 28), dtype=np.uint8)
+    _write_idx_folder(tmp_path, images, np.arange(10, dtype=np.uint8), gzipped=False)
+    swapped = tmp_path / "train-labels-idx1-ubyte"
+    swapped.write_bytes((tmp_path / "train-images-idx3-ubyte").read_bytes())
+    with pytest.raises(
+        ValueError, match=r"expected IDX labels with magic number 2049 \(0x00000801\), got 2051"
+    ):
+        load_mnist(tmp_path)
+
+
+def test_idx_truncated_file(tmp_path, rng):
+    images = rng.integers(0, 256, size=(10, 28, 28), dtype=np.uint8)
+    _write_idx_folder(tmp_path, images, np.arange(10, dtype=np.uint8), gzipped=False)
+    path = tmp_path / "t10k-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:-5])
+    with pytest.raises(
+        ValueError, match=r"expected 3152 bytes for IDX images of shape \(4, 28, 28\), got 3147"
+    ):
+        load_mnist(tmp_path)
+
+
+def test_missing_idx_files_are_named(tmp_path):
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    with pytest.raises(FileNotFoundError) as caught:
+        load_mnist(tmp_path)
+    message = str(caught.value)
+    for name in IDX_FILES[1:]:
+        assert str(tmp_path / name) in message and str(tmp_path / f"{name}.gz") in message
+    assert "train-images-idx3-ubyte" not in message.split("got none of:")[1]
+    assert "yann.lecun.com/exdb/mnist" in message and "mnist.npz" in message
+
+
+def test_missing_path(tmp_path):
+    missing = tmp_path / "nowhere" / "mnist.npz"
+    with pytest.raises(
+        FileNotFoundError, match=r"load_mnist: expected a folder of IDX files or a Keras \.npz"
+    ):
+        load_mnist(missing)
+    with pytest.raises(FileNotFoundError, match=r"yann\.lecun\.com"):
+        load_mnist(missing)
+
+
+def test_npz_with_wrong_keys_or_labels(tmp_path):
+    images = np.zeros((3, 28, 28), dtype=np.uint8)
+    np.savez(tmp_path / "wrong.npz", images=images)
+    with pytest.raises(
+        ValueError, match=r"expected an \.npz with arrays x_train, y_train, x_test, y_test"
+    ):
+        load_mnist(tmp_path / "wrong.npz")
+    labels = np.array([0, 1, 12], dtype=np.uint8)
+    np.savez(tmp_path / "bad.npz", x_train=images, y_train=labels, x_test=images, y_test=labels)
+    with pytest.raises(ValueError, match=r"training set: expected labels in 0..9, got 0..12"):
+        load_mnist(tmp_path / "bad.npz")
+    (tmp_path / "mnist.csv").write_text("0,0\n")
+    with pytest.raises(ValueError, match=r"expected a folder of IDX files or an \.npz file"):
+        load_mnist(tmp_path / "mnist.csv")
