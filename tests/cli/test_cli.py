@@ -48,20 +48,23 @@ def test_xor_default_recipe_solves_xor(tmp_path, capsys):
     assert main(["train", "--data", "xor", "--out", str(path)]) == 0
     out = capsys.readouterr().out
     assert "network: 2-2-1, sigmoid hidden units, sigmoid output, 9 parameters" in out
-    assert "momentum (lr 1), loss sse, 500 epochs, full batch, seed 0" in out
+    assert "momentum (lr 0.5), loss sse, 1500 epochs, full batch, seed 0" in out
     assert _accuracy(out) == 1.0
     model = glassnet.load(path)
     X, y = glassnet.data.xor()
+    X = 2 * X - 1  # the CLI codes the XOR inputs bipolar
     np.testing.assert_array_equal((model.predict(X).ravel() > 0.5).astype(int), np.ravel(y))
     history = glassnet.load_history(path)
     assert len(history.history["loss"]) == RECIPES["xor"]["epochs"]
     assert history.history["loss"][-1] < 0.01
-    assert len(re.findall(r"^Epoch \d+/500 ", out, re.MULTILINE)) <= 21  # thinned to ~20 lines
+    assert len(re.findall(r"^Epoch \d+/1500 ", out, re.MULTILINE)) == 26  # epoch 1, then every 60th
 
 
 def test_train_writes_a_model_whose_predictions_match_the_report(moons_model):
     path, out = moons_model
-    assert "data: moons" in out and "800 training and 200 test samples, 2 features, 2 classes" in out
+    assert (
+        "data: moons" in out and "800 training and 200 test samples, 2 features, 2 classes" in out
+    )
     assert "network: 2-16-1, tanh hidden units, sigmoid output" in out
     assert len(re.findall(r"^Epoch [12]/2 - loss \S+ - accuracy \S+ - ", out, re.MULTILINE)) == 2
     assert f"saved the model and its training history to {path}" in out
@@ -76,7 +79,20 @@ def test_train_writes_a_model_whose_predictions_match_the_report(moons_model):
 
 def test_train_is_reproducible_for_a_seed(tmp_path, capsys):
     for name in ("a", "b"):
-        main(["train", "--data", "moons", "--epochs", "1", "--seed", "3", "--quiet", "--out", str(tmp_path / f"{name}.npz")])
+        main(
+            [
+                "train",
+                "--data",
+                "moons",
+                "--epochs",
+                "1",
+                "--seed",
+                "3",
+                "--quiet",
+                "--out",
+                str(tmp_path / f"{name}.npz"),
+            ]
+        )
     a, b = glassnet.load(tmp_path / "a.npz"), glassnet.load(tmp_path / "b.npz")
     for wa, wb in zip(a.state_dict().values(), b.state_dict().values()):
         np.testing.assert_array_equal(wa, wb)
@@ -87,13 +103,28 @@ def test_options_override_the_recipe(tmp_path, capsys):
             "--lr", "0.05", "--epochs", "1", "--batch-size", "full", "--out", str(tmp_path / "m.npz")]  # fmt: skip
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "network: 2-4-3-1, relu hidden units, sigmoid output, 29 parameters" in out
+    assert "network: 2-4-3-1, relu hidden units, sigmoid output, 31 parameters" in out
     assert "training: sgd (lr 0.05), loss binary_cross_entropy, 1 epochs, full batch, seed 0" in out
     assert repr(glassnet.load(tmp_path / "m.npz")[1]) == "Dense(4 -> 3, relu)"
 
 
 def test_hidden_none_trains_a_network_without_hidden_layers(tmp_path, capsys):
-    assert main(["train", "--data", "moons", "--hidden", "none", "--epochs", "1", "--out", str(tmp_path / "m.npz")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                "moons",
+                "--hidden",
+                "none",
+                "--epochs",
+                "1",
+                "--out",
+                str(tmp_path / "m.npz"),
+            ]
+        )
+        == 0
+    )
     assert "network: 2-1," in capsys.readouterr().out
 
 
@@ -109,11 +140,44 @@ def test_default_output_file_is_in_the_current_folder(tmp_path, monkeypatch, cap
     assert f"to {tmp_path / 'glassnet-model.npz'}" in capsys.readouterr().out
 
 
+def test_diverging_training_is_reported_in_one_line(tmp_path, capsys):
+    args = ["train", "--data", "moons", "--activation", "relu", "--optimizer", "sgd", "--lr", "1e20",
+            "--epochs", "3", "--out", str(tmp_path / "m.npz")]  # fmt: skip
+    with np.errstate(all="ignore"):  # the overflow is the point here
+        assert main(args) == 0
+    captured = capsys.readouterr()
+    assert re.search(
+        r"^training stopped early: the loss became (inf|nan) at epoch 1, batch \d+$",
+        captured.out,
+        re.MULTILINE,
+    )
+    assert captured.err == ""
+    assert all(
+        np.isfinite(w).all() for w in glassnet.load(tmp_path / "m.npz").state_dict().values()
+    )
+
+
+def test_spirals_recipe_runs(tmp_path, capsys):
+    assert (
+        main(["train", "--data", "spirals", "--epochs", "2", "--out", str(tmp_path / "s.npz")]) == 0
+    )
+    out = capsys.readouterr().out
+    assert (
+        "155 training and 39 test samples" in out
+        and "network: 2-64-64-64-1, relu hidden units" in out
+    )
+    assert main(["evaluate", str(tmp_path / "s.npz"), "--data", "spirals"]) == 0
+    assert _accuracy(capsys.readouterr().out, "accuracy") == _accuracy(out)
+
+
 def test_train_on_the_embedded_mnist_subset(tmp_path, capsys):
     path = tmp_path / "mnist.npz"
     assert main(["train", "--epochs", "1", "--hidden", "16", "--out", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "data: mnist (the embedded subset): 20,000 training and 5,000 test samples, 784 features, 10 classes" in out
+    assert (
+        "data: mnist (the embedded subset): 20,000 training and 5,000 test samples, 784 features, 10 classes"
+        in out
+    )
     assert "network: 784-16-10, relu hidden units, softmax output, 12,730 parameters" in out
     assert _accuracy(out) > 0.85
 
@@ -195,10 +259,35 @@ def test_predict_softmax_model_prints_argmax_and_writes_files(tmp_path, capsys, 
     expected = model.predict(X).argmax(axis=1)
     assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "x.csv")]) == 0
     assert capsys.readouterr().out.split() == [str(c) for c in expected]
-    assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "x.csv"), "--out", str(tmp_path / "c.npy")]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(tmp_path / "m.npz"),
+                str(tmp_path / "x.csv"),
+                "--out",
+                str(tmp_path / "c.npy"),
+            ]
+        )
+        == 0
+    )
     np.testing.assert_array_equal(np.load(tmp_path / "c.npy"), expected)
-    assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "x.csv"), "--proba", "--out", str(tmp_path / "p.csv")]) == 0
-    np.testing.assert_allclose(np.loadtxt(tmp_path / "p.csv", delimiter=","), model.predict(X), rtol=1e-6)
+    assert (
+        main(
+            [
+                "predict",
+                str(tmp_path / "m.npz"),
+                str(tmp_path / "x.csv"),
+                "--proba",
+                "--out",
+                str(tmp_path / "p.csv"),
+            ]
+        )
+        == 0
+    )
+    np.testing.assert_allclose(
+        np.loadtxt(tmp_path / "p.csv", delimiter=","), model.predict(X), rtol=1e-6
+    )
     assert capsys.readouterr().out == ""
 
 
@@ -215,9 +304,9 @@ BAD_TRAIN_ARGUMENTS = {
     "hidden text": (["--hidden", "256,x"], "argument --hidden: expected comma-separated positive layer sizes"),
     "hidden zero": (["--hidden", "256,0"], "argument --hidden: expected comma-separated positive layer sizes"),
     "hidden empty": (["--hidden", ""], "argument --hidden: expected comma-separated positive layer sizes"),
-    "activation": (["--activation", "sigmod"], "argument --activation: invalid choice: 'sigmod' .*'relu', 'sigmoid'"),
-    "optimizer": (["--optimizer", "adamw"], r"argument --optimizer: invalid choice: 'adamw' \(choose from 'sgd', 'momentum', 'nesterov', 'adam'\)"),
-    "data": (["--data", "cifar"], "argument --data: invalid choice: 'cifar'"),
+    "activation": (["--activation", "sigmod"], "argument --activation: expected one of elu, .*, relu, sigmoid, .*, got 'sigmod' \\(did you mean 'sigmoid'\\?\\); see"),
+    "optimizer": (["--optimizer", "adamw"], "argument --optimizer: expected one of sgd, momentum, nesterov, adam, got 'adamw' \\(did you mean 'adam'\\?\\)"),
+    "data": (["--data", "cifar"], "argument --data: expected one of mnist, xor, moons, spirals, got 'cifar'; see"),
     "seed": (["--seed", "-1"], "argument --seed: expected a non-negative integer, got '-1'"),
     "data path for xor": (["--data", "xor", "--data-path", "x.npz"], "--data-path: expected it only with --data mnist, got --data xor"),
     "out folder": (["--out", "no/such/folder/m.npz"], "--out: expected a file path in an existing folder"),
@@ -232,7 +321,9 @@ def _assert_one_line_error(capsys, pattern):
     assert re.match(rf"glassnet: error: {pattern}", captured.err), captured.err
 
 
-@pytest.mark.parametrize("args, message", BAD_TRAIN_ARGUMENTS.values(), ids=BAD_TRAIN_ARGUMENTS.keys())
+@pytest.mark.parametrize(
+    "args, message", BAD_TRAIN_ARGUMENTS.values(), ids=BAD_TRAIN_ARGUMENTS.keys()
+)
 def test_bad_train_arguments_exit_2_with_one_line(tmp_path, monkeypatch, capsys, args, message):
     monkeypatch.chdir(tmp_path)
     assert main(["train", *args]) == 2
@@ -266,32 +357,79 @@ def test_bad_files_exit_2_with_one_line(tmp_path, monkeypatch, capsys, moons_mod
     model_path, _ = moons_model
     np.savez("foreign.npz", w=np.ones(2))
     assert main(["evaluate", "foreign.npz"]) == 2
-    _assert_one_line_error(capsys, "load: expected a glassnet model file, got foreign.npz without a '__glassnet__' entry")
+    _assert_one_line_error(
+        capsys,
+        "load: expected a glassnet model file, got foreign.npz without a '__glassnet__' entry",
+    )
     np.save("three.npy", np.ones((4, 3)))
     assert main(["predict", str(model_path), "three.npy"]) == 2
-    _assert_one_line_error(capsys, "predict: expected samples with 2 features for the model .*, got 3 in three.npy")
+    _assert_one_line_error(
+        capsys, "predict: expected samples with 2 features for the model .*, got 3 in three.npy"
+    )
     (tmp_path / "words.csv").write_text("1.0,2.0\nhello,3\n")
     assert main(["predict", str(model_path), "words.csv"]) == 2
     _assert_one_line_error(capsys, "predict: expected numbers separated by commas in words.csv")
     (tmp_path / "x.txt").write_text("1,2\n")
     assert main(["predict", str(model_path), "x.txt"]) == 2
-    _assert_one_line_error(capsys, r"predict: expected INPUT to be a \.npy or \.csv file, got x.txt")
+    _assert_one_line_error(
+        capsys, r"predict: expected INPUT to be a \.npy or \.csv file, got x.txt"
+    )
     assert main(["predict", str(model_path), "absent.csv"]) == 2
     _assert_one_line_error(capsys, "predict: expected INPUT to be an existing file, got absent.csv")
+    np.save("nan.npy", np.array([[0.5, np.nan]]))
+    assert main(["predict", str(model_path), "nan.npy"]) == 2
+    _assert_one_line_error(
+        capsys, r"predict: INPUT nan.npy has 1 NaN or inf values \(first: NaN at row 0, column 1\)"
+    )
+    np.savez("archive.npz", x=np.ones((2, 2)))
+    (tmp_path / "archive.npy").write_bytes((tmp_path / "archive.npz").read_bytes())
+    assert main(["predict", str(model_path), "archive.npy"]) == 2
+    _assert_one_line_error(
+        capsys, "predict: expected one array in archive.npy, got an .npz archive"
+    )
+    np.save("full.npy", np.ones((100, 2)))
+    (tmp_path / "cut.npy").write_bytes((tmp_path / "full.npy").read_bytes()[:200])
+    assert main(["predict", str(model_path), "cut.npy"]) == 2
+    _assert_one_line_error(capsys, "predict: expected a NumPy array in cut.npy, got: ")
     np.save("cube.npy", np.ones((2, 2, 2)))
     assert main(["predict", str(model_path), "cube.npy"]) == 2
-    _assert_one_line_error(capsys, r"predict: expected a non-empty numeric array \(samples, features\)")
+    _assert_one_line_error(
+        capsys, r"predict: expected a non-empty numeric array \(samples, features\)"
+    )
 
 
 def test_evaluating_on_the_wrong_dataset_is_a_one_line_error(capsys, moons_model):
     model_path, _ = moons_model
     assert main(["evaluate", str(model_path)]) == 2  # a moons model on MNIST
-    _assert_one_line_error(capsys, r"evaluate: Dense\(2 -> 16, tanh\) \(the first layer\) expects 2 features, got X with 784")
+    _assert_one_line_error(
+        capsys,
+        r"evaluate: Dense\(2 -> 16, tanh\) \(the first layer\) expects 2 features, got X with 784",
+    )
 
 
 def test_missing_data_path_is_a_one_line_error(tmp_path, capsys):
-    assert main(["train", "--data-path", str(tmp_path / "absent.npz"), "--out", str(tmp_path / "m.npz")]) == 2
+    assert (
+        main(
+            ["train", "--data-path", str(tmp_path / "absent.npz"), "--out", str(tmp_path / "m.npz")]
+        )
+        == 2
+    )
     _assert_one_line_error(capsys, ".*absent.npz")
+
+
+def test_a_closed_output_pipe_ends_quietly(monkeypatch, capsys, moons_model, tmp_path):
+    class ClosedPipe:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            pass
+
+    model_path, _ = moons_model
+    np.save(tmp_path / "x.npy", np.zeros((5, 2)))
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert main(["predict", str(model_path), str(tmp_path / "x.npy")]) == 141
+    assert capsys.readouterr().err == ""
 
 
 # -- help and version --------------------------------------------------------------------------
@@ -318,7 +456,7 @@ def test_train_help_shows_the_recipes(capsys):
     main(["train", "--help"])
     out = capsys.readouterr().out
     assert re.search(r"mnist +256,128 +relu +adam +0\.001 +15 +128 +softmax \+ cross_entropy", out)
-    assert re.search(r"xor +2 +sigmoid +momentum +1 +500 +full +sigmoid \+ sse", out)
+    assert re.search(r"xor +2 +sigmoid +momentum +0.5 +1500 +full +sigmoid \+ sse", out)
 
 
 def test_version(capsys):
@@ -327,7 +465,13 @@ def test_version(capsys):
 
 
 def test_python_m_glassnet_help():
-    result = subprocess.run([sys.executable, "-m", "glassnet", "--help"], capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "glassnet", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert "usage: glassnet" in result.stdout and "train" in result.stdout
 
@@ -336,4 +480,7 @@ def test_python_m_glassnet_error_exit_status():
     result = subprocess.run([sys.executable, "-m", "glassnet", "train", "--epochs", "0"],
                             capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     assert result.returncode == 2
-    assert result.stderr.startswith("glassnet: error: argument --epochs") and "Traceback" not in result.stderr
+    assert (
+        result.stderr.startswith("glassnet: error: argument --epochs")
+        and "Traceback" not in result.stderr
+    )

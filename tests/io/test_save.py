@@ -140,7 +140,10 @@ def test_truncated_file_raises(tmp_path):
     glassnet.save(_mixed_model(), path)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(FileFormatError, match=r"load: expected a glassnet model file \(npz\), got an unreadable or truncated file"):
+    with pytest.raises(
+        FileFormatError,
+        match=r"load: expected a glassnet model file \(npz\), got an unreadable or truncated file",
+    ):
         glassnet.load(path)
 
 
@@ -155,7 +158,10 @@ def test_truncated_file_cut_near_the_end_raises(tmp_path):
 def test_foreign_npz_raises(tmp_path):
     path = tmp_path / "foreign.npz"
     np.savez(path, weights=np.ones(3))
-    with pytest.raises(FileFormatError, match=r"expected a glassnet model file, got .*foreign\.npz without a '__glassnet__' entry"):
+    with pytest.raises(
+        FileFormatError,
+        match=r"expected a glassnet model file, got .*foreign\.npz without a '__glassnet__' entry",
+    ):
         glassnet.load(path)
     with pytest.raises(FileFormatError, match="without a '__glassnet__' entry"):
         glassnet.load_history(path)
@@ -168,8 +174,6 @@ def test_random_bytes_raise(tmp_path, rng):
         glassnet.load(path)
 
 
-@pytest.mark.xfail(strict=True, reason="library bug: io/save.py _read uses np.load(...) as a context "
-                   "manager, which fails with TypeError for a .npy file (np.load returns an ndarray)")
 def test_plain_npy_file_raises(tmp_path):
     path = tmp_path / "array.npy"
     np.save(path, np.ones((2, 2)))
@@ -186,7 +190,10 @@ def test_newer_format_version_raises(tmp_path):
     path = tmp_path / "m.npz"
     glassnet.save(_mixed_model(), path)
     _rewrite(path, meta=lambda meta: {**meta, "version": FORMAT_VERSION + 1})
-    with pytest.raises(FileFormatError, match=rf"expected file format version <= {FORMAT_VERSION}, got {FORMAT_VERSION + 1}.*upgrade"):
+    with pytest.raises(
+        FileFormatError,
+        match=rf"expected file format version <= {FORMAT_VERSION}, got {FORMAT_VERSION + 1}.*upgrade",
+    ):
         glassnet.load(path)
 
 
@@ -215,7 +222,10 @@ def test_arrays_of_the_wrong_shape_raise(tmp_path):
     path = tmp_path / "m.npz"
     glassnet.save(_mixed_model(), path)
     _rewrite(path, arrays=lambda arrays: {**arrays, "layers.0.W": np.zeros((8, 4), np.float32)})
-    with pytest.raises(FileFormatError, match=r"do not fit the architecture.*expected layers.0.W of shape \(8, 5\), got \(8, 4\)"):
+    with pytest.raises(
+        FileFormatError,
+        match=r"do not fit the architecture.*expected layers.0.W of shape \(8, 5\), got \(8, 4\)",
+    ):
         glassnet.load(path)
 
 
@@ -228,7 +238,10 @@ def test_missing_and_extra_arrays_raise(tmp_path):
         return arrays
 
     _rewrite(path, arrays=swap)
-    with pytest.raises(FileFormatError, match=r"do not fit the architecture.*missing \['layers.6.W'\].*unexpected \['layers.9.W'\]"):
+    with pytest.raises(
+        FileFormatError,
+        match=r"do not fit the architecture.*missing \['layers.6.W'\].*unexpected \['layers.9.W'\]",
+    ):
         glassnet.load(path)
 
 
@@ -238,7 +251,10 @@ def test_unregistered_module_cannot_be_saved(tmp_path):
             return x * 2.0
 
     model = nn.Sequential(nn.Dense(2, 2, seed=0), Doubler())
-    with pytest.raises(TypeError, match=r"save: expected modules of registered classes, got Doubler; decorate the class with glassnet.nn.register"):
+    with pytest.raises(
+        TypeError,
+        match=r"save: expected modules of registered classes, got Doubler; decorate the class with glassnet.nn.register",
+    ):
         glassnet.save(model, tmp_path / "m.npz")
     assert not list(tmp_path.iterdir())  # nothing written, not even a temp file
 
@@ -272,8 +288,6 @@ _BROKEN_DESCRIPTIONS = {
 }  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason="library bug: io/save.py does not validate the JSON description; "
-                   "these raise AttributeError/TypeError/KeyError instead of FileFormatError")
 @pytest.mark.parametrize("meta", _BROKEN_DESCRIPTIONS.values(), ids=_BROKEN_DESCRIPTIONS.keys())
 def test_malformed_description_raises_file_format_error(tmp_path, meta):
     path = tmp_path / "m.npz"

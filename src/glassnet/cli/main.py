@@ -10,7 +10,9 @@ status 2, never in a traceback. What the commands do is in ``commands.py``.
 """
 
 import argparse
+import difflib
 import math
+import os
 import sys
 
 from .. import __version__, optim
@@ -46,6 +48,20 @@ def _positive_float(text):
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
+
+
+def _one_of(names):
+    """An argument type that accepts one of ``names`` and suggests the closest on a typo."""
+
+    def name(text):
+        if text not in names:
+            close = difflib.get_close_matches(text, names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            message = f"expected one of {', '.join(names)}, got {text!r}{hint}"
+            raise argparse.ArgumentTypeError(message)
+        return text
+
+    return name
 
 
 def _batch_size(text):
@@ -106,8 +122,8 @@ examples:
 
 
 def _add_data_options(parser, verb):
-    parser.add_argument("--data", choices=list(RECIPES), default="mnist",
-                        help=f"the dataset to {verb} (default: mnist)")  # fmt: skip
+    parser.add_argument("--data", type=_one_of(list(RECIPES)), default="mnist", metavar="NAME",
+                        help=f"the dataset to {verb}: {', '.join(RECIPES)} (default: mnist)")
     parser.add_argument("--data-path", metavar="PATH",
                         help="with --data mnist: a folder of MNIST IDX files or a Keras mnist.npz "
                         "(default: the embedded subset)")  # fmt: skip
@@ -122,9 +138,9 @@ def _add_train(commands):
     recipe = train.add_argument_group("network and training (defaults per dataset: see below)")
     recipe.add_argument("--hidden", type=_hidden, metavar="SIZES",
                         help="hidden layer sizes, comma-separated, e.g. 256,128, or none")
-    recipe.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, metavar="NAME",
+    recipe.add_argument("--activation", type=_one_of(HIDDEN_ACTIVATIONS), metavar="NAME",
                         help=f"activation of the hidden units: {', '.join(HIDDEN_ACTIVATIONS)}")
-    recipe.add_argument("--optimizer", choices=list(optim.NAMES), metavar="NAME",
+    recipe.add_argument("--optimizer", type=_one_of(list(optim.NAMES)), metavar="NAME",
                         help=f"{', '.join(optim.NAMES)} (momentum and nesterov: mu = 0.9)")
     recipe.add_argument("--lr", type=_positive_float, help="learning rate (step size) eta")
     recipe.add_argument("--epochs", type=_positive_int, metavar="N", help="passes over the data")
@@ -188,17 +204,30 @@ def build_parser():
     return parser
 
 
+def _silence_stdout():
+    """Point stdout at /dev/null so that Python's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (tests)
+        pass
+
+
 def main(argv=None):
     """Run the ``glassnet`` command with ``argv`` (default: sys.argv[1:]); returns the exit
-    status: 0 on success, 2 for a usage error or a bad file, 130 when interrupted."""
+    status: 0 on success, 2 for a usage error or a bad file, 130 when interrupted, 141 when
+    the output pipe was closed."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
         if not hasattr(args, "command"):
             parser.error("expected a command (train, evaluate or predict), got none")
         return args.command(args, args.command_parser)
-    except SystemExit as exit:  # argparse: --help, --version and usage errors
-        return exit.code if isinstance(exit.code, int) else 0 if exit.code is None else 2
+    except BrokenPipeError:  # the reader went away, e.g. `glassnet predict ... | head`
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, as a shell reports it
+    except SystemExit as stop:  # argparse: --help, --version and usage errors
+        return stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 2
     except (ValueError, TypeError, OSError) as error:  # ShapeError, FileFormatError are ValueErrors
         message = " ".join(str(error).split())
         print(f"glassnet: error: {message}", file=sys.stderr)

@@ -40,6 +40,8 @@ def describe(module):
 
 def build(description):
     """Rebuild a module (with fresh weights) from ``describe``'s output."""
+    if not isinstance(description, dict):
+        raise FileFormatError(f"load: expected a module description (a JSON object), got {description!r}")
     cls = REGISTRY.get(description.get("class"))
     if cls is None:
         raise FileFormatError(f"load: expected a known module class, got {description.get('class')!r}")
@@ -85,37 +87,60 @@ def _read(path):
     if not path.exists():
         raise FileNotFoundError(f"load: no such file: {path}")
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise FileFormatError(f"load: expected a glassnet model file (an npz archive), got a plain array file {path}")
+        with archive:
             if _META not in archive.files:
                 raise FileFormatError(f"load: expected a glassnet model file, got {path} without a '{_META}' entry")
             meta = json.loads(archive[_META].tobytes().decode("utf-8"))
             arrays = {k: archive[k] for k in archive.files if k != _META}
+    except FileFormatError:
+        raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, _io.UnsupportedOperation) as error:
-        if isinstance(error, FileFormatError):
-            raise
         raise FileFormatError(f"load: expected a glassnet model file (npz), got an unreadable or truncated file {path} ({error})") from None
-    if meta.get("format") != "glassnet":
-        raise FileFormatError(f"load: expected a glassnet model file, got format {meta.get('format')!r} in {path}")
-    if meta.get("version", 0) > FORMAT_VERSION:
+    if not isinstance(meta, dict) or meta.get("format") != "glassnet":
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise FileFormatError(f"load: expected a glassnet model file, got format {found!r} in {path}")
+    version = meta.get("version")
+    if not isinstance(version, int):
+        raise FileFormatError(f"load: expected an integer format version, got {version!r} in {path}")
+    if version > FORMAT_VERSION:
         raise FileFormatError(
-            f"load: expected file format version <= {FORMAT_VERSION}, got {meta['version']} in {path}; "
+            f"load: expected file format version <= {FORMAT_VERSION}, got {version} in {path}; "
             "it was written by a newer glassnet, upgrade to read it"
         )
     return meta, arrays
 
 
+def _malformed(path, error):
+    detail = error.args[0] if error.args else type(error).__name__
+    return FileFormatError(f"load: the description in {path} is malformed: {detail}")
+
+
 def load(path):
     """The model saved in ``path``, rebuilt from the registry of known classes with its weights."""
     meta, arrays = _read(path)
-    model = build(meta["model"])
+    try:
+        model = build(meta["model"])
+    except FileFormatError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        raise _malformed(path, error) from None
     try:
         model.load_state_dict(arrays)
     except (KeyError, ValueError) as error:
-        raise FileFormatError(f"load: the arrays in {path} do not fit the architecture it describes: {error}") from None
+        detail = error.args[0] if error.args else error
+        raise FileFormatError(f"load: the arrays in {path} do not fit the architecture it describes: {detail}") from None
     return model
 
 
 def load_history(path):
     """The History saved with the model in ``path``, or None if none was saved."""
     meta, _ = _read(path)
-    return None if meta.get("history") is None else History.from_dict(meta["history"])
+    if meta.get("history") is None:
+        return None
+    try:
+        return History.from_dict(meta["history"])
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        raise _malformed(path, error) from None
