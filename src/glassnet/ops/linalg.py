@@ -77,5 +77,8 @@ def matmul(a, b):
 
 
 def linear(x, W, b=None):
-    """net = x @ W^T + b, the fused affine map of a dense layer (W has shape (out, in))."""
+    """net = x @ W^T + b, the fused affine map of a dense layer (W has shape (out, in)); a
+    plain array ``x`` is taken as a constant of W's dtype."""
+    if not isinstance(x, Tensor):
+        x = as_tensor(x, W)
     return Linear.apply(x, W) if b is None else Linear.apply(x, W, b)
