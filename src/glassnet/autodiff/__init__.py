@@ -1,7 +1,7 @@
 """Reverse-mode automatic differentiation: ``Tensor``, the graph walk, grad mode, gradcheck."""
 
-from .graph import Op, backward, enable_grad, is_grad_enabled, no_grad
 from .gradcheck import gradcheck, numerical_grad
+from .graph import Op, backward, enable_grad, is_grad_enabled, no_grad
 from .tensor import Tensor, tensor
 
 __all__ = [

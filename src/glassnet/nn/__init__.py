@@ -1,8 +1,22 @@
 """Networks: modules, layers, initializers and the diagnostics recorder."""
 
 from . import init
-from .activation import (ELU, GELU, Activation, Identity, LeakyReLU, LogSoftmax, Maxout,
-                         ReLU, Sigmoid, Softmax, Softplus, Softsign, Step, Tanh)  # fmt: skip
+from .activation import (
+                         ELU,
+                         GELU,
+                         Activation,
+                         Identity,
+                         LeakyReLU,
+                         LogSoftmax,
+                         Maxout,
+                         ReLU,  # fmt: skip
+                         Sigmoid,
+                         Softmax,
+                         Softplus,
+                         Softsign,
+                         Step,
+                         Tanh,
+)
 from .dense import Dense
 from .diagnostics import Recorder
 from .dropout import Dropout

@@ -47,11 +47,11 @@ class Recorder:
     def _hook(self, name):
         def record(module, inputs, a):
             if not module.training:
-                return None
+                return
             count = self._calls.get(name, 0)
             self._calls[name] = count + 1
             if count % self.every:
-                return None
+                return
             stats, data = self.layers[name], a.data
             stats["mean"].append(float(data.mean()))
             stats["std"].append(float(data.std()))
@@ -69,7 +69,7 @@ class Recorder:
                     stats["delta_norm"][index] = float(xp.sqrt((delta * delta).sum()))
 
                 net.register_hook(delta_hook)
-            return None
+            return
 
         return record
 

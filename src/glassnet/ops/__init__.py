@@ -12,13 +12,13 @@ from . import loss as _loss
 from . import reduce as _reduce
 from . import shape as _shape
 from ._tensor_methods import attach as _attach
-from .activation import *  # noqa: F403
-from .dropout import *  # noqa: F403
-from .elementwise import *  # noqa: F403
-from .linalg import *  # noqa: F403
-from .loss import *  # noqa: F403
-from .reduce import *  # noqa: F403
-from .shape import *  # noqa: F403
+from .activation import *
+from .dropout import *
+from .elementwise import *
+from .linalg import *
+from .loss import *
+from .reduce import *
+from .shape import *
 
 FAMILIES = (_elementwise, _reduce, _shape, _linalg, _activation, _loss, _dropout)
 __all__ = [name for family in FAMILIES for name in family.__all__]

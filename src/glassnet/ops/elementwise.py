@@ -217,7 +217,7 @@ def neg(a):
     return Neg.apply(a)
 
 
-def pow(a, exponent):  # noqa: A001 - the mathematical name
+def pow(a, exponent):
     """a ** exponent for a constant (Python number) exponent."""
     if isinstance(exponent, Tensor):
         raise TypeError(f"pow: expected a constant number as exponent, got a {type(exponent).__name__}")
@@ -239,7 +239,7 @@ def sqrt(a):
     return Sqrt.apply(a)
 
 
-def abs(a):  # noqa: A001 - the mathematical name
+def abs(a):
     """|a|."""
     return Abs.apply(a)
 

@@ -212,11 +212,12 @@ def cross_entropy(probabilities, target, reduction="mean"):
     return CrossEntropy.apply(probabilities, y=y, reduction=reduction)
 
 
-def softmax_cross_entropy(logits, target, reduction="mean"):
+def softmax_cross_entropy(logits, labels, reduction="mean"):
     """Categorical cross-entropy on logits, fused and stable (torch's CrossEntropyLoss).
 
-    ``target`` is integer labels (n,) or one-hot/soft targets (n, classes); delta = a - y.
+    ``labels`` are integer class labels (n,) or one-hot/soft targets (n, classes);
+    delta = a - y.
     """
     _check_reduction("softmax_cross_entropy", reduction)
-    y = _class_target("softmax_cross_entropy", logits, target)
+    y = _class_target("softmax_cross_entropy", logits, labels)
     return SoftmaxCrossEntropy.apply(logits, target=y, reduction=reduction)

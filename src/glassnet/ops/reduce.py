@@ -71,7 +71,7 @@ class Min(_Extremum):
         return self.out
 
 
-def sum(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
+def sum(a, axis=None, keepdims=False):
     """Sum over ``axis`` (None: all axes)."""
     return Sum.apply(a, axis=axis, keepdims=keepdims)
 
@@ -81,11 +81,11 @@ def mean(a, axis=None, keepdims=False):
     return Mean.apply(a, axis=axis, keepdims=keepdims)
 
 
-def max(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
+def max(a, axis=None, keepdims=False):
     """Maximum over ``axis``; ties share the gradient evenly."""
     return Max.apply(a, axis=axis, keepdims=keepdims)
 
 
-def min(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
+def min(a, axis=None, keepdims=False):
     """Minimum over ``axis``; ties share the gradient evenly."""
     return Min.apply(a, axis=axis, keepdims=keepdims)

@@ -1,8 +1,7 @@
 """The optimizer base class: parameters, per-parameter state, and an in-place ``step``."""
 
-from abc import ABC, abstractmethod
-
 import numbers
+from abc import ABC, abstractmethod
 
 import numpy as np
 

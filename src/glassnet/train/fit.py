@@ -108,7 +108,7 @@ def fit(model, X, y, *, loss, optimizer="adam", lr=None, epochs=10, batch_size=3
                           "were kept (try a smaller learning rate)", RuntimeWarning, stacklevel=2)  # fmt: skip
             break
         if validation_data is not None:
-            scores = evaluate(model, *validation_data, loss=loss_fn, metrics=metrics, _checked=True)
+            scores = _evaluate_checked(model, *validation_data, loss_fn, metrics)
             logs.update((f"val_{k}", v) for k, v in scores.items())
             model.train()
         state.history.record(epoch, logs)
@@ -146,6 +146,16 @@ class _Run:
         value.backward()
         return value, out
 
+    def closure(self, xb, yb, kept):
+        """The closure handed to an optimizer with ``needs_closure``: zero_grad, forward,
+        backward, return the loss; the latest loss and output are left in ``kept``."""
+
+        def closure():
+            kept["value"], kept["out"] = self.forward_backward(xb, yb)
+            return kept["value"]
+
+        return closure
+
     def epoch(self, epoch, order):
         """One pass over the batches; returns the epoch's logs, or None if the loss diverged."""
         opt, n, metric_fns = self.opt, len(self.X), self.metric_fns
@@ -156,12 +166,7 @@ class _Run:
             xb, yb = Tensor(self.X[index]), self.y[index]
             if opt.needs_closure:
                 kept = {}
-
-                def closure():
-                    kept["value"], kept["out"] = self.forward_backward(xb, yb)
-                    return kept["value"]
-
-                opt.step(closure)
+                opt.step(self.closure(xb, yb, kept))
                 value, out = kept["value"], kept["out"]
             else:
                 value, out = self.forward_backward(xb, yb)
@@ -192,20 +197,27 @@ class _Run:
             for p, w in zip(self.params, safe_weights):
                 p.data[...] = w
         self.state.stop_training, self.state.stop_reason = True, reason
-        return None
 
 
-def evaluate(model, X, y, *, loss, metrics=(), batch_size=1024, _checked=False):
+def evaluate(model, X, y, *, loss, metrics=(), batch_size=1024):
     """Loss and metrics of ``model`` on (X, y), in eval mode and without a graph.
 
+    Args:
+        model: a Module. X, y: as for ``fit``. loss: a loss name or callable.
+        metrics: 'accuracy', 'zero_one', 'mse', 'mae' or callables(output, target).
+        batch_size: samples per forward pass (only memory depends on it).
     Returns:
         {"loss": float, "<metric>": float, ...}, keyed like the History. The loss is the
         mean over samples of a "mean" loss (the total for 'sse').
     """
     loss_fn = losses.get(loss)
-    if not _checked:
-        _check_positive_int("evaluate", "batch_size", batch_size)
-        X, y = _prepare("evaluate", model, X, y, loss_fn)
+    _check_positive_int("evaluate", "batch_size", batch_size)
+    X, y = _prepare("evaluate", model, X, y, loss_fn)
+    return _evaluate_checked(model, X, y, loss_fn, metrics, batch_size)
+
+
+def _evaluate_checked(model, X, y, loss_fn, metrics, batch_size=1024):
+    """``evaluate`` on data that has passed the checks already (fit's validation data)."""
     metric_fns = [metric_table.get(m) for m in metrics]
     n, total = len(X), 0.0
     outs = []
