@@ -104,7 +104,7 @@ def test_options_override_the_recipe(tmp_path, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "network: 2-4-3-1, relu hidden units, sigmoid output, 31 parameters" in out
-    assert "training: sgd (lr 0.05), loss binary_cross_entropy, 1 epochs, full batch, seed 0" in out
+    assert "training: sgd (lr 0.05), loss binary_cross_entropy, 1 epoch, full batch, seed 0" in out
     assert repr(glassnet.load(tmp_path / "m.npz")[1]) == "Dense(4 -> 3, relu)"
 
 

@@ -128,7 +128,7 @@ def _summary(description, X_train, X_test, model, recipe, seed):
             f"network: {_architecture(model)}, {hidden}, {recipe['output']} output, "
             f"{n_params:,} parameters\n"
             f"training: {recipe['optimizer']} (lr {recipe['lr']:g}), loss {recipe['loss']}, "
-            f"{recipe['epochs']} epochs, {batch}, seed {seed}")  # fmt: skip
+            f"{recipe['epochs']} epoch{'s' if recipe['epochs'] != 1 else ''}, {batch}, seed {seed}")  # fmt: skip
 
 
 def command_train(args, parser):
