@@ -568,3 +568,34 @@ def test_divergence_in_the_last_step_still_leaves_finite_weights():
         )
         finite = all(np.isfinite(p.data).all() for p in net.parameters())
     assert finite and history.stop_reason is not None
+
+
+class _FullBatchSGD(SGD):
+    full_batch = True
+
+
+def test_a_full_batch_method_refuses_mini_batches():
+    X, y = _regression(n=20)
+    net = _mlp()
+    before = net.state_dict()
+    with pytest.raises(ValueError, match=r"_FullBatchSGD is a full-batch method.*batch_size=4 for 20 samples; pass batch_size=None"):
+        gn.fit(net, X, y, loss="mse", optimizer=_FullBatchSGD(net.parameters(), lr=0.1), batch_size=4, verbose=0)
+    assert all(np.array_equal(before[k], v) for k, v in net.state_dict().items())
+    history = gn.fit(net, X, y, loss="mse", optimizer=_FullBatchSGD(net.parameters(), lr=0.1), batch_size=None,
+                     epochs=3, verbose=0)  # fmt: skip
+    assert len(history.history["loss"]) == 3
+
+
+def test_batch_hooks_are_called_around_every_step():
+    X, y = _regression(n=20)
+    calls = []
+
+    class Spy(gn.train.Callback):
+        def on_batch_begin(self, batch, logs=None):
+            calls.append(("begin", batch))
+
+        def on_batch_end(self, batch, logs=None):
+            calls.append(("end", batch))
+
+    gn.fit(_mlp(), X, y, loss="mse", batch_size=8, epochs=2, callbacks=[Spy()], verbose=0)
+    assert calls == [(kind, b) for _ in range(2) for b in range(3) for kind in ("begin", "end")]

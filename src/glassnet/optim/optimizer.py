@@ -23,10 +23,13 @@ class Optimizer(ABC):
 
     An optimizer that needs the loss itself or several evaluations per step sets
     ``needs_closure = True`` and overrides ``step``; ``fit`` then passes a closure that runs
-    zero_grad, forward and backward and returns the loss, and runs none of them itself.
+    zero_grad, forward and backward and returns the loss, and runs none of them itself. A
+    method defined on the whole training set sets ``full_batch = True``; ``fit`` then refuses
+    mini-batches with an error that tells the user to pass ``batch_size=None``.
     """
 
     needs_closure = False
+    full_batch = False  # True for methods defined on the whole training set (Rprop, L-BFGS, ...)
 
     def __init__(self, params, lr, weight_decay=0.0):
         self.params = list(params)

@@ -37,6 +37,12 @@ class Callback:
     def on_epoch_end(self, epoch, logs=None):
         """After each epoch with its logs (loss, metrics, val_*)."""
 
+    def on_batch_begin(self, batch, logs=None):
+        """Before each batch's forward pass (0-based batch index within the epoch)."""
+
+    def on_batch_end(self, batch, logs=None):
+        """After each batch's optimizer step, with {"loss": the batch loss}."""
+
 
 class History:
     """Per-epoch records of a training run, as Keras keeps them.

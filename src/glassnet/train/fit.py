@@ -92,6 +92,11 @@ def fit(model, X, y, *, loss, optimizer="adam", lr=None, epochs=10, batch_size=3
     if validation_data is not None:
         validation_data = _prepare("fit (validation_data)", model, *validation_data, loss_fn)
     opt = optim.get(optimizer, model.parameters(), lr)
+    if getattr(opt, "full_batch", False) and batch_size is not None and batch_size < len(X):
+        raise ValueError(
+            f"fit: {type(opt).__name__} is a full-batch method (defined on the whole training set), "
+            f"got batch_size={batch_size} for {len(X)} samples; pass batch_size=None"
+        )
     callbacks = list(callbacks) + ([ProgressBar()] if verbose == 1 else [EpochLogger()] if verbose == 2 else [])
     run = _Run(model, opt, loss_fn, X, y, batch_size, [metric_table.get(m) for m in metrics], callbacks, epochs)
     rng, hooks, state = as_rng(seed), run.hooks, run.state
@@ -133,7 +138,8 @@ class _Run:
         self.spans = _batches(len(X), batch_size)
         self.summed = getattr(loss_fn, "reduction", "mean") == "sum"
         self.state = TrainingState(model, opt, History(), epochs, len(self.spans))
-        names = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_batch_end")
+        names = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_batch_begin",
+                 "on_batch_end")  # fmt: skip
         self.hooks = {name: [getattr(cb, name) for cb in callbacks if hasattr(cb, name)] for name in names}
         for cb in callbacks:
             cb.state = self.state
@@ -164,6 +170,8 @@ class _Run:
         for batch, (start, stop) in enumerate(self.spans):
             index = order[start:stop] if order is not None else slice(start, stop)
             xb, yb = Tensor(self.X[index]), self.y[index]
+            for hook in self.hooks["on_batch_begin"]:
+                hook(batch, {})
             if opt.needs_closure:
                 kept = {}
                 opt.step(self.closure(xb, yb, kept))
