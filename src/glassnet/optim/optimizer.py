@@ -5,6 +5,8 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from .clip import clip_grad_norm, clip_grad_value
+
 __all__ = ["Optimizer", "is_real"]
 
 
@@ -25,11 +27,15 @@ class Optimizer(ABC):
     ``needs_closure = True`` and overrides ``step``; ``fit`` then passes a closure that runs
     zero_grad, forward and backward and returns the loss, and runs none of them itself. A
     method defined on the whole training set sets ``full_batch = True``; ``fit`` then refuses
-    mini-batches with an error that tells the user to pass ``batch_size=None``.
+    mini-batches with an error that tells the user to pass ``batch_size=None``. Setting
+    ``clip_norm`` or ``clip_value`` on an optimizer clips the gradients before every step
+    (``glassnet.optim.clip_grad_norm`` / ``clip_grad_value``).
     """
 
     needs_closure = False
     full_batch = False  # True for methods defined on the whole training set (Rprop, L-BFGS, ...)
+    clip_norm = None  # set to a number: gradients are clipped to this joint norm before a step
+    clip_value = None  # set to a number: gradient elements are clipped to [-value, value]
 
     def __init__(self, params, lr, weight_decay=0.0):
         self.params = list(params)
@@ -51,6 +57,10 @@ class Optimizer(ABC):
     def step(self, closure=None):
         """Update every parameter that has a gradient; returns the closure's loss if given."""
         loss = closure() if closure is not None else None
+        if self.clip_norm is not None:
+            clip_grad_norm(self.params, self.clip_norm)
+        if self.clip_value is not None:
+            clip_grad_value(self.params, self.clip_value)
         self.t += 1
         decay = self.weight_decay
         for p, state in zip(self.params, self.state):

@@ -1,0 +1,37 @@
+"""Gradient clipping, by global norm and by value (applied to ``param.grad`` before a step).
+
+Reference: Pascanu, Mikolov & Bengio, "On the difficulty of training recurrent neural
+networks", ICML 2013, Algorithm 1 (norm clipping).
+"""
+
+import math
+
+from ..backend import xp
+
+__all__ = ["clip_grad_norm", "clip_grad_value"]
+
+
+def clip_grad_norm(params, max_norm):
+    """Scale all gradients together so that their joint norm ||g|| is at most ``max_norm``:
+
+        g := g * max_norm / ||g||   if ||g|| > max_norm,   ||g|| = sqrt(sum over all of g^2)
+
+    Returns the norm before clipping (as torch.nn.utils.clip_grad_norm_ does)."""
+    if not max_norm > 0:
+        raise ValueError(f"clip_grad_norm: expected max_norm > 0, got {max_norm!r}")
+    grads = [p for p in params if p.grad is not None]
+    total = math.sqrt(sum(float((p.grad * p.grad).sum()) for p in grads))
+    if total > max_norm:
+        scale = max_norm / (total + 1e-6)  # torch's 1e-6 keeps the division finite
+        for p in grads:
+            p.grad = p.grad * p.grad.dtype.type(scale)
+    return total
+
+
+def clip_grad_value(params, clip_value):
+    """Clip every gradient element to [-clip_value, clip_value]."""
+    if not clip_value > 0:
+        raise ValueError(f"clip_grad_value: expected clip_value > 0, got {clip_value!r}")
+    for p in params:
+        if p.grad is not None:
+            p.grad = xp.clip(p.grad, -clip_value, clip_value)
