@@ -4,9 +4,10 @@ Toy sets: ``xor``, ``and_gate``, ``or_gate``, ``two_moons``, ``circles``, ``blob
 ``two_spirals``, ``noisy_sine``. MNIST: ``load_mnist`` (the embedded 20,000/5,000 subset or
 the user's own files; never downloads) and ``mnist_subset_info``. Preprocessing:
 ``Standardizer``, ``MinMaxScaler``, ``one_hot``, ``from_one_hot``, ``train_test_split``,
-``train_val_test_split``.
+``train_val_test_split``. Augmentation (for ``fit(augment=...)``): ``AdditiveNoise``, ``Mixup``.
 """
 
+from .augmentation import AdditiveNoise, Mixup
 from .mnist import load_mnist, mnist_subset_info
 from .preprocessing import (
     MinMaxScaler,
@@ -19,7 +20,7 @@ from .preprocessing import (
 from .toy import and_gate, blobs, circles, noisy_sine, or_gate, two_moons, two_spirals, xor
 
 __all__ = [
-    "MinMaxScaler", "Standardizer", "and_gate", "blobs", "circles", "from_one_hot", "load_mnist",
+    "AdditiveNoise", "Mixup", "MinMaxScaler", "Standardizer", "and_gate", "blobs", "circles", "from_one_hot", "load_mnist",
     "mnist_subset_info", "noisy_sine", "one_hot", "or_gate", "train_test_split",
     "train_val_test_split", "two_moons", "two_spirals", "xor",
 ]  # fmt: skip

@@ -14,10 +14,11 @@ __all__ = ["Callback", "TrainingState", "History", "ProgressBar", "EpochLogger",
 class TrainingState:
     """What callbacks may read and change while ``fit`` runs."""
 
-    def __init__(self, model, optimizer, history, epochs, n_batches):
+    def __init__(self, model, optimizer, history, epochs, n_batches, X=None, y=None):
         self.model, self.optimizer, self.history = model, optimizer, history
-        self.epochs, self.n_batches = epochs, n_batches
+        self.epochs, self.n_batches, self.X, self.y = epochs, n_batches, X, y
         self.epoch, self.stop_training, self.stop_reason = 0, False, None
+        self.active_samples = None  # an index array restricts the next epochs to those samples
 
 
 class Callback:

@@ -47,7 +47,7 @@ def _check_positive_int(who, name, value, allow_none=False, allow_zero=False):
 
 def fit(model, X, y, *, loss, optimizer="adam", lr=None, epochs=10, batch_size=32, shuffle=True,
         validation_data=None, validation_split=0.0, callbacks=(), metrics=(), verbose=1,
-        seed=None):  # fmt: skip
+        seed=None, augment=None):  # fmt: skip
     """Train ``model`` on (X, y) by backpropagation; returns a ``History``.
 
     Each step: zero_grad, forward, loss, backward, optimizer step. ``batch_size=1`` is online
@@ -69,7 +69,9 @@ def fit(model, X, y, *, loss, optimizer="adam", lr=None, epochs=10, batch_size=3
         callbacks: Callback objects (e.g. EarlyStopping, a diagnostics Recorder).
         metrics: names ('accuracy', 'zero_one', 'mse', 'mae') or callables(output, target).
         verbose: 0 silent, 1 a progress bar in a terminal, 2 one line per epoch.
-        seed: int or Generator for the shuffling.
+        seed: int or Generator for the shuffling (and for ``augment``).
+        augment: a callable augment(X_batch, y_batch, rng) -> (X_batch, y_batch) applied to every
+            training batch, e.g. ``glassnet.data.AdditiveNoise(0.1)`` or ``Mixup(0.2, n_classes)``.
     Returns:
         History: ``.history`` maps "loss", "val_loss", each metric and "val_" + metric to
         per-epoch lists; ``.stop_reason`` is None when all epochs ran.
@@ -98,8 +100,12 @@ def fit(model, X, y, *, loss, optimizer="adam", lr=None, epochs=10, batch_size=3
             f"got batch_size={batch_size} for {len(X)} samples; pass batch_size=None"
         )
     callbacks = list(callbacks) + ([ProgressBar()] if verbose == 1 else [EpochLogger()] if verbose == 2 else [])
+    if augment is not None and not callable(augment):
+        raise TypeError(f"fit: expected augment to be a callable (X, y, rng) -> (X, y), got {augment!r}")
+    rng = as_rng(seed)
     run = _Run(model, opt, loss_fn, X, y, batch_size, [metric_table.get(m) for m in metrics], callbacks, epochs)
-    rng, hooks, state = as_rng(seed), run.hooks, run.state
+    run.augment, run.rng = augment, rng
+    hooks, state = run.hooks, run.state
     for hook in hooks["on_train_begin"]:
         hook({})
     model.train()
@@ -107,7 +113,12 @@ def fit(model, X, y, *, loss, optimizer="adam", lr=None, epochs=10, batch_size=3
         state.epoch = epoch
         for hook in hooks["on_epoch_begin"]:
             hook(epoch, {})
-        logs = run.epoch(epoch, rng.permutation(len(X)) if shuffle else None)
+        active = state.active_samples  # None: all samples (see SelectiveDelta)
+        if active is None:
+            order = rng.permutation(len(X)) if shuffle else None
+        else:
+            order = active[rng.permutation(len(active))] if shuffle else active
+        logs = run.epoch(epoch, order)
         if logs is None:  # diverged: the weights are back to the last finite ones
             warnings.warn(f"fit: {state.stop_reason}; training stopped and the last finite weights "
                           "were kept (try a smaller learning rate)", RuntimeWarning, stacklevel=2)  # fmt: skip
@@ -135,9 +146,10 @@ class _Run:
     def __init__(self, model, opt, loss_fn, X, y, batch_size, metric_fns, callbacks, epochs):
         self.model, self.opt, self.loss_fn, self.X, self.y = model, opt, loss_fn, X, y
         self.params, self.metric_fns = opt.params, metric_fns
-        self.spans = _batches(len(X), batch_size)
+        self.batch_size, self.spans = batch_size, _batches(len(X), batch_size)
+        self.augment = self.rng = None
         self.summed = getattr(loss_fn, "reduction", "mean") == "sum"
-        self.state = TrainingState(model, opt, History(), epochs, len(self.spans))
+        self.state = TrainingState(model, opt, History(), epochs, len(self.spans), X, y)
         names = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_batch_begin",
                  "on_batch_end")  # fmt: skip
         self.hooks = {name: [getattr(cb, name) for cb in callbacks if hasattr(cb, name)] for name in names}
@@ -163,13 +175,23 @@ class _Run:
         return closure
 
     def epoch(self, epoch, order):
+        """One pass over the batches of ``order`` (indices into X, or None for all in order);
+        returns the epoch's logs, or None if the loss diverged."""
+        spans = self.spans if order is None or len(order) == len(self.X) else _batches(len(order), self.batch_size)
+        return self._epoch(epoch, order, spans)
+
+    def _epoch(self, epoch, order, spans):
         """One pass over the batches; returns the epoch's logs, or None if the loss diverged."""
-        opt, n, metric_fns = self.opt, len(self.X), self.metric_fns
+        opt, metric_fns = self.opt, self.metric_fns
+        n = len(self.X) if order is None else len(order)
         safe_weights = [p.data.copy() for p in self.params]  # kept in case the loss diverges
         total_loss, totals = 0.0, [0.0] * len(metric_fns)
-        for batch, (start, stop) in enumerate(self.spans):
+        for batch, (start, stop) in enumerate(spans):
             index = order[start:stop] if order is not None else slice(start, stop)
-            xb, yb = Tensor(self.X[index]), self.y[index]
+            xb, yb = self.X[index], self.y[index]
+            if self.augment is not None:
+                xb, yb = self.augment(xb, yb, self.rng)
+            xb = Tensor(xb)
             for hook in self.hooks["on_batch_begin"]:
                 hook(batch, {})
             if opt.needs_closure:

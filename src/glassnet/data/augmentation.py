@@ -1,0 +1,62 @@
+"""Data augmentation for vectors: additive Gaussian noise and mixup.
+
+Each augmenter is a callable ``augment(X, y, rng) -> (X, y)`` on one batch of plain arrays;
+``glassnet.fit(..., augment=...)`` applies it to every training batch (never to validation
+data), so each epoch sees fresh variations.
+"""
+
+import numpy as np
+
+__all__ = ["AdditiveNoise", "Mixup"]
+
+
+class AdditiveNoise:
+    """x := x + N(0, std^2) per feature; the targets are unchanged.
+
+    Reference: Sietsma & Dow, "Creating artificial neural networks that generalize", Neural
+    Networks 4(1), 1991.
+    """
+
+    def __init__(self, std):
+        if isinstance(std, bool) or not isinstance(std, (int, float)) or not std >= 0:
+            raise ValueError(f"AdditiveNoise: expected std >= 0, got {std!r}")
+        self.std = float(std)
+
+    def __call__(self, X, y, rng):
+        return X + rng.normal(0.0, self.std, X.shape).astype(X.dtype), y
+
+    def __repr__(self):
+        return f"AdditiveNoise(std={self.std})"
+
+
+class Mixup:
+    """Mixup: convex combinations of pairs of samples and of their targets,
+
+        lambda ~ Beta(alpha, alpha),  x = lambda x_i + (1 - lambda) x_j,  y = lambda y_i + (1 - lambda) y_j
+
+    with j a random permutation of the batch (one lambda per sample). Integer class labels are
+    turned into one-hot targets first (``n_classes`` needed), so train with a loss that takes
+    soft targets (e.g. 'cross_entropy').
+
+    Reference: Zhang, Cisse, Dauphin & Lopez-Paz, "mixup: Beyond empirical risk minimization",
+    ICLR 2018.
+    """
+
+    def __init__(self, alpha=0.2, n_classes=None):
+        if not alpha > 0:
+            raise ValueError(f"Mixup: expected alpha > 0, got {alpha!r}")
+        self.alpha, self.n_classes = float(alpha), n_classes
+
+    def __call__(self, X, y, rng):
+        if y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
+            if self.n_classes is None:
+                raise ValueError("Mixup: expected n_classes for integer class labels, got None")
+            y = np.eye(self.n_classes, dtype=X.dtype)[y]
+        partner = rng.permutation(len(X))
+        lam = rng.beta(self.alpha, self.alpha, size=len(X)).astype(X.dtype)
+        lam_x = lam.reshape((-1,) + (1,) * (X.ndim - 1))
+        lam_y = lam.reshape((-1,) + (1,) * (y.ndim - 1)).astype(y.dtype) if y.ndim else lam
+        return lam_x * X + (1 - lam_x) * X[partner], lam_y * y + (1 - lam_y) * y[partner]
+
+    def __repr__(self):
+        return f"Mixup(alpha={self.alpha}, n_classes={self.n_classes})"
