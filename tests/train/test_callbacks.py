@@ -228,3 +228,29 @@ def test_progress_bar_draws_on_a_terminal():
     assert "\rEpoch 1/2 [" in text and "\rEpoch 2/2 [" in text
     assert text.count("\n") == 2  # one finished line per epoch
     assert "=" * ProgressBar.width in text  # the bar reaches the end
+
+
+def test_early_stopping_with_checkpoints_every_k_epochs_reverts_to_the_best_checkpoint():
+    import glassnet as gn
+    from glassnet.train import EarlyStopping
+
+    class Feed(gn.train.Callback):  # a made-up validation curve: best at epoch 5, but 4 and 6 are checkpoints
+        curve = [5.0, 4.0, 3.0, 2.0, 1.0, 1.5, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0]
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs["val_loss"] = self.curve[epoch]
+            self.state.model[0].b.data[...] = epoch  # tag the weights with the epoch
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(10, 2)), rng.normal(size=(10, 1))
+    model = gn.nn.Sequential(gn.nn.Dense(2, 1, seed=0, dtype=np.float64))
+    stopper = EarlyStopping(monitor="val_loss", patience=2, checkpoint_every=2)
+    history = gn.fit(model, X, y, loss="mse", optimizer="sgd", lr=1e-9, epochs=12, batch_size=None,
+                     callbacks=[Feed(), stopper], verbose=0)  # fmt: skip
+    # checkpoints at epochs 2, 4, 6, 8 (1-based): values 4, 2, 1.5, 3 -> the best is epoch 6 (1.5);
+    # epochs 8 and 10 do not improve on it -> stop after epoch 10
+    assert len(history.history["loss"]) == 10
+    assert "did not improve for 2 checkpoints (every 2 epochs) (best at epoch 6)" in history.stop_reason
+    assert model[0].b.data[0] == 5.0  # the weights tagged at epoch index 5 (epoch 6)
+    with pytest.raises(ValueError, match="expected checkpoint_every >= 1, got 0"):
+        EarlyStopping(checkpoint_every=0)

@@ -127,16 +127,22 @@ class EarlyStopping(Callback):
         monitor: key of the logs ("val_loss" by default; "loss", "val_accuracy", ...).
         patience: epochs without improvement to wait.
         min_delta: an improvement smaller than this does not count.
-        restore_best: at the end (stopped early or not), load the weights of the best epoch.
+        restore_best: at the end (stopped early or not), load the weights of the best checkpoint.
         mode: "min", "max" or "auto" (max for accuracy-like keys, min otherwise).
+        checkpoint_every: take a checkpoint (compare, keep the best weights) every k epochs;
+            patience then counts checkpoints. With 1 (default) every epoch is a checkpoint.
     """
 
-    def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, restore_best=True, mode="auto"):
+    def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, restore_best=True, mode="auto",
+                 checkpoint_every=1):  # fmt: skip
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"EarlyStopping: expected mode 'auto', 'min' or 'max', got {mode!r}")
         if not (isinstance(patience, int) and patience >= 0):
             raise ValueError(f"EarlyStopping: expected patience >= 0, got {patience!r}")
+        if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1:
+            raise ValueError(f"EarlyStopping: expected checkpoint_every >= 1, got {checkpoint_every!r}")
         self.monitor, self.patience, self.min_delta = monitor, patience, abs(min_delta)
+        self.checkpoint_every = checkpoint_every
         self.restore_best = restore_best
         if mode == "auto":
             mode = "max" if monitor.removeprefix("val_") == "accuracy" else "min"
@@ -149,6 +155,8 @@ class EarlyStopping(Callback):
         if self.monitor not in logs:
             raise KeyError(f"EarlyStopping: expected '{self.monitor}' in the logs, got {sorted(logs)}; "
                            "pass validation data to monitor a val_ quantity")  # fmt: skip
+        if (epoch + 1) % self.checkpoint_every:
+            return  # not a checkpoint
         value = self.sign * logs[self.monitor]
         if value < self.best - self.min_delta:
             self.best, self.best_epoch, self.wait = value, epoch, 0
@@ -158,8 +166,9 @@ class EarlyStopping(Callback):
         self.wait += 1
         if self.wait >= self.patience:
             self.state.stop_training = True
+            unit = "epochs" if self.checkpoint_every == 1 else f"checkpoints (every {self.checkpoint_every} epochs)"
             self.state.stop_reason = (
-                f"early stopping: {self.monitor} did not improve for {self.patience} epochs "
+                f"early stopping: {self.monitor} did not improve for {self.patience} {unit} "
                 f"(best at epoch {self.best_epoch + 1})"
             )
 
