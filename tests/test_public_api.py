@@ -7,13 +7,14 @@ import glassnet
 import glassnet.autodiff
 import glassnet.data
 import glassnet.io
+import glassnet.models
 import glassnet.nn
 import glassnet.ops
 import glassnet.optim
 import glassnet.train
 
 MODULES = [glassnet, glassnet.autodiff, glassnet.ops, glassnet.nn, glassnet.optim, glassnet.train,
-           glassnet.io, glassnet.data]  # fmt: skip
+           glassnet.io, glassnet.data, glassnet.models]  # fmt: skip
 
 
 def test_every_public_name_has_a_docstring():
@@ -54,7 +55,7 @@ def test_signatures_that_users_rely_on():
     assert fit == {"model": "<required>", "X": "<required>", "y": "<required>", "loss": "<required>",
                    "optimizer": "adam", "lr": None, "epochs": 10, "batch_size": 32, "shuffle": True,
                    "validation_data": None, "validation_split": 0.0, "callbacks": (), "metrics": (),
-                   "verbose": 1, "seed": None}  # fmt: skip
+                   "verbose": 1, "seed": None, "augment": None}  # fmt: skip
     evaluate = dict((n, d) for n, d, _ in _parameters(glassnet.evaluate))
     assert evaluate["metrics"] == () and evaluate["batch_size"] == 1024
     assert dict((n, d) for n, d, _ in _parameters(glassnet.nn.Module.predict))["batch_size"] == 1024
