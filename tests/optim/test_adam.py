@@ -145,7 +145,7 @@ def _params():
 @pytest.mark.parametrize("name", ["beta1", "beta2"])
 @pytest.mark.parametrize("value", [1.0, -0.1, 1.5])
 def test_betas_must_be_in_zero_one(name, value):
-    with pytest.raises(ValueError, match=rf"Adam: {name} must be in \[0, 1\), got {value}"):
+    with pytest.raises(ValueError, match=rf"Adam: expected {name} in \[0, 1\), got {value}"):
         Adam(_params(), **{name: value})
 
 

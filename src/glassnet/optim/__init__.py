@@ -1,22 +1,66 @@
 """Optimizers, each updating parameters in place; ``get`` builds one from its name."""
 
+from .adadelta import Adadelta
+from .adagrad import Adagrad
 from .adam import Adam
+from .adamw import AdamW
+from .bold_driver import BoldDriver
+from .clip import clip_grad_norm, clip_grad_value
 from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .rprop import IRpropMinus, IRpropPlus, Rprop, RpropMinus, RpropPlus
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "get", "NAMES"]
+__all__ = [
+    "NAMES",
+    "SGD",
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "BoldDriver",
+    "IRpropMinus",
+    "IRpropPlus",
+    "Optimizer",
+    "RMSprop",
+    "Rprop",
+    "RpropMinus",
+    "RpropPlus",
+    "clip_grad_norm",
+    "clip_grad_value",
+    "get",
+]  # fmt: skip
+
+
+def _factory(cls, **fixed):
+    """factory(params, lr) -> cls(params, lr=lr, **fixed), or the class's default lr for None."""
+    return lambda params, lr: cls(params, **fixed) if lr is None else cls(params, lr=lr, **fixed)
+
 
 NAMES = {
-    "sgd": lambda params, lr: SGD(params, lr=0.01 if lr is None else lr),
-    "momentum": lambda params, lr: SGD(params, lr=0.01 if lr is None else lr, momentum=0.9),
-    "nesterov": lambda params, lr: SGD(params, lr=0.01 if lr is None else lr, momentum=0.9, nesterov=True),
-    "adam": lambda params, lr: Adam(params, lr=1e-3 if lr is None else lr),
+    "sgd": _factory(SGD),
+    "momentum": _factory(SGD, momentum=0.9),
+    "nesterov": _factory(SGD, momentum=0.9, nesterov=True),
+    "adam": _factory(Adam),
+    "adamw": _factory(AdamW),
+    "adagrad": _factory(Adagrad),
+    "rmsprop": _factory(RMSprop),
+    "adadelta": _factory(Adadelta),
+    "rprop+": _factory(RpropPlus),
+    "rprop-": _factory(RpropMinus),
+    "irprop+": _factory(IRpropPlus),
+    "irprop-": _factory(IRpropMinus),
 }
 
 
 def get(optimizer, params, lr=None):
-    """An optimizer from a name ('sgd', 'momentum' (mu = 0.9), 'nesterov' (mu = 0.9), 'adam')
-    with ``lr`` (None: its default), or an Optimizer passed through unchanged."""
+    """An optimizer from its name, with ``lr`` (None: the optimizer's default), or an
+    Optimizer passed through unchanged (``lr``, if given, is set on it).
+
+    Names: 'sgd', 'momentum' (mu = 0.9), 'nesterov' (mu = 0.9), 'adam', 'adamw', 'adagrad',
+    'rmsprop', 'adadelta', and the full-batch Rprop variants 'rprop+', 'rprop-', 'irprop+',
+    'irprop-' (for these ``lr`` is the initial step size delta_0).
+    """
     if isinstance(optimizer, Optimizer):
         if lr is not None:
             optimizer.lr = lr

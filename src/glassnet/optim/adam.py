@@ -30,7 +30,7 @@ class Adam(Optimizer):
         super().__init__(params, lr, weight_decay)
         for name, beta in (("beta1", beta1), ("beta2", beta2)):
             if not 0.0 <= beta < 1.0:
-                raise ValueError(f"Adam: {name} must be in [0, 1), got {beta!r}")
+                raise ValueError(f"{type(self).__name__}: expected {name} in [0, 1), got {beta!r}")
         if not eps > 0:
             raise ValueError(f"Adam: expected eps > 0, got {eps!r}")
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)

@@ -61,8 +61,9 @@ def fit(model, X, y, *, loss, optimizer="adam", lr=None, epochs=10, batch_size=3
             "cross_entropy"; values (samples, outputs), or (samples,) for one output, otherwise.
         loss: 'sse', 'mse', 'l1', 'binary_cross_entropy', 'cross_entropy', or a callable
             loss(output, target) -> scalar Tensor.
-        optimizer: 'sgd', 'momentum', 'nesterov', 'adam' or an Optimizer. lr: its learning
-            rate (None: the optimizer's default).
+        optimizer: a name ('sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adadelta',
+            'adam', 'adamw', 'rprop+', 'rprop-', 'irprop+', 'irprop-'; see glassnet.optim.NAMES)
+            or an Optimizer. lr: its learning rate (None: the optimizer's default).
         epochs: passes over the data. shuffle: reshuffle the samples each epoch.
         validation_data: (X_val, y_val), evaluated after every epoch; or validation_split: the
             last fraction of (X, y) held out (before shuffling).
