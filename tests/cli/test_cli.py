@@ -484,3 +484,12 @@ def test_python_m_glassnet_error_exit_status():
         result.stderr.startswith("glassnet: error: argument --epochs")
         and "Traceback" not in result.stderr
     )
+
+
+def test_a_full_batch_optimizer_trains_full_batch_unless_told_otherwise(tmp_path, capsys):
+    assert main(["train", "--data", "moons", "--optimizer", "irprop-", "--epochs", "3", "--out", str(tmp_path / "m.npz")]) == 0
+    assert "irprop- (lr 0.01), loss binary_cross_entropy, 3 epochs, full batch" in capsys.readouterr().out
+    code = main(["train", "--data", "moons", "--optimizer", "rprop+", "--batch-size", "32", "--epochs", "1",
+                 "--out", str(tmp_path / "n.npz")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "RpropPlus is a full-batch method" in err and "pass batch_size=None" in err

@@ -6,20 +6,21 @@ arguments and the parser (for usage errors) and returns the exit status.
 
 import itertools
 import math
+import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .. import nn
-from ..io import load, save
+from .. import nn, optim, viz
+from ..io import load, load_history, save
 from ..nn.activation import NAMES as ACTIVATION_NAMES
 from ..train import EpochLogger, evaluate, fit
 from ..train.checks import check_finite
 from ..train.metrics import predicted_classes
 
 __all__ = ["RECIPES", "HIDDEN_ACTIVATIONS", "load_dataset", "build_network", "read_samples",
-           "command_train", "command_evaluate", "command_predict"]  # fmt: skip
+           "command_train", "command_evaluate", "command_predict", "command_plot"]  # fmt: skip
 
 # What `glassnet train --data NAME` trains unless an option overrides it. The first six keys
 # are the tunable defaults; "output" (the output layer's activation) and "loss" fit the task.
@@ -101,6 +102,12 @@ class _EpochLines(EpochLogger):
             super().on_epoch_end(epoch, logs)
 
 
+def _is_full_batch(optimizer_name):
+    """True for optimizers defined on the whole training set (Rprop, the bold driver, ...)."""
+    probe = nn.Parameter(np.zeros(1))
+    return optim.get(optimizer_name, [probe]).full_batch
+
+
 def _recipe_with_overrides(args, parser):
     """The recipe of ``--data`` with the options given; usage errors end here, before any work."""
     recipe = dict(RECIPES[args.data])
@@ -109,6 +116,8 @@ def _recipe_with_overrides(args, parser):
             recipe[key] = getattr(args, key)
     if recipe["batch_size"] == "full":
         recipe["batch_size"] = None
+    if args.batch_size is None and _is_full_batch(recipe["optimizer"]):
+        recipe["batch_size"] = None  # Rprop and its kin are defined on the whole training set
     if args.data_path is not None and args.data != "mnist":
         parser.error(f"--data-path: expected it only with --data mnist, got --data {args.data}")
     folder = Path(args.out).resolve().parent
@@ -225,4 +234,57 @@ def command_predict(args, parser):
         np.save(args.out, result)
     else:
         np.savetxt(args.out, result, fmt="%.8g" if args.proba else "%d", delimiter=",")
+    return 0
+
+
+# -- plot ----------------------------------------------------------------------------------------
+
+PLOT_FILES = {"learning_curves": "learning-curves", "weights": "weights",
+              "confusion_matrix": "confusion-matrix",
+              "decision_regions": "decision-regions"}  # fmt: skip
+
+
+def command_plot(args, parser):
+    """Write PNGs of a saved model and its history; print the path of each file written.
+
+    MODEL-learning-curves.png (from the history saved with the model), MODEL-weights.png,
+    MODEL-confusion-matrix.png (on the test split of --data) and, for data in the plane
+    (xor, moons, spirals), MODEL-decision-regions.png, where MODEL is the model file's stem.
+    """
+    if args.data_path is not None and args.data != "mnist":
+        parser.error(f"--data-path: expected it only with --data mnist, got --data {args.data}")
+    out_dir = Path(args.out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        parser.error(f"--out-dir: expected a folder, got the file {args.out_dir}")
+    model = load(args.model)
+    history = load_history(args.model)
+    if history is None:
+        raise ValueError(f"plot: expected a model file saved with its training history, got none "
+                         f"in {args.model}; 'glassnet train' saves it, and so does "
+                         "glassnet.save(model, path, history=history)")  # fmt: skip
+    _, _, X_test, y_test, _ = load_dataset(args.data, args.data_path)
+    dense = _dense_layers(model)
+    if dense and X_test.shape[1] != dense[0].in_features:
+        raise ValueError(f"plot: expected --data with {dense[0].in_features} features for the "
+                         f"model {args.model}, got {args.data} with {X_test.shape[1]}; pass the "
+                         "--data it was trained on")  # fmt: skip
+    output = model.predict(X_test)
+    n_classes = output.shape[1] if output.ndim == 2 and output.shape[1] > 1 else 2
+    y_pred = predicted_classes(output, threshold=0.5)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = Path(args.model).stem
+    path = {key: out_dir / f"{stem}-{suffix}.png" for key, suffix in PLOT_FILES.items()}
+    try:
+        viz.learning_curves(history, path["learning_curves"])
+        viz.weight_histograms(model, path["weights"])
+        viz.plot_confusion_matrix(y_test, y_pred, path["confusion_matrix"], n_classes=n_classes)
+        if X_test.shape[1] == 2:
+            viz.decision_regions(model, X_test, y_test, path["decision_regions"])
+        else:
+            del path["decision_regions"]
+    except ImportError as error:  # matplotlib is optional: one line, as for every other error
+        print(f"glassnet: error: {error}", file=sys.stderr)
+        return 2
+    for written in path.values():
+        print(written)
     return 0

@@ -4,6 +4,7 @@
     glassnet train --data xor               # the lectures' 2-2-1 sigmoid net
     glassnet evaluate glassnet-model.npz
     glassnet predict glassnet-model.npz samples.csv
+    glassnet plot glassnet-model.npz         # learning curves, weights, confusion matrix as PNGs
 
 A mistake in the arguments or in a file ends in one line ``glassnet: error: ...`` and exit
 status 2, never in a traceback. What the commands do is in ``commands.py``.
@@ -16,7 +17,14 @@ import os
 import sys
 
 from .. import __version__, optim
-from .commands import HIDDEN_ACTIVATIONS, RECIPES, command_evaluate, command_predict, command_train
+from .commands import (
+    HIDDEN_ACTIVATIONS,
+    RECIPES,
+    command_evaluate,
+    command_plot,
+    command_predict,
+    command_train,
+)
 
 __all__ = ["main", "build_parser", "RECIPES"]
 
@@ -187,6 +195,35 @@ def _add_evaluate_and_predict(commands):
     predict.set_defaults(command=command_predict, command_parser=predict)
 
 
+PLOT_HELP = """\
+Draw a model saved by 'glassnet train' and write the pictures as PNG files into
+--out-dir, named after the model file (MODEL.npz -> MODEL-*.png):
+
+  MODEL-learning-curves.png    loss and accuracy per epoch, from the saved history
+  MODEL-weights.png            a histogram of each layer's weight matrix W
+  MODEL-confusion-matrix.png   true against predicted classes on the test split
+  MODEL-decision-regions.png   the predicted class over the plane, with the test
+                               points (only for 2-D data: xor, moons, spirals)
+
+Pass the --data the model was trained on (mnist unless told otherwise). Needs
+matplotlib (pip install glassnet[plot])."""
+
+
+def _add_plot(commands):
+    plot = commands.add_parser(
+        "plot", help="draw a saved model: learning curves, weights, confusion matrix (PNG)",
+        formatter_class=argparse.RawDescriptionHelpFormatter, description=PLOT_HELP,
+        epilog="examples:\n  glassnet plot glassnet-model.npz\n"
+        "  glassnet plot moons.npz --data moons --out-dir plots",
+    )  # fmt: skip
+    plot.add_argument("model", metavar="MODEL", help="a model file saved by 'glassnet train'")
+    _add_data_options(plot, "draw the confusion matrix (and decision regions) on")
+    plot.add_argument("--out-dir", default=".", metavar="DIR",
+                      help="the folder to write the PNG files to, made if missing "
+                      "(default: the current folder)")  # fmt: skip
+    plot.set_defaults(command=command_plot, command_parser=plot)
+
+
 def build_parser():
     """The argument parser of the ``glassnet`` command."""
     parser = _Parser(
@@ -201,6 +238,7 @@ def build_parser():
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_train(commands)
     _add_evaluate_and_predict(commands)
+    _add_plot(commands)
     return parser
 
 
