@@ -1,5 +1,7 @@
-"""Reverse-mode automatic differentiation: ``Tensor``, the graph walk, grad mode, gradcheck."""
+"""Automatic differentiation: ``Tensor``, the reverse walk, grad mode, gradcheck, and forward
+mode (``jvp``) with Hessian-vector products (``hvp``, ``hessian``)."""
 
+from .forward import hessian, hvp, jvp
 from .gradcheck import gradcheck, numerical_grad
 from .graph import Op, backward, enable_grad, is_grad_enabled, no_grad
 from .tensor import Tensor, tensor
@@ -14,4 +16,7 @@ __all__ = [
     "is_grad_enabled",
     "gradcheck",
     "numerical_grad",
+    "jvp",
+    "hvp",
+    "hessian",
 ]

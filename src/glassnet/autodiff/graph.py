@@ -15,6 +15,7 @@ from .tensor import Tensor
 __all__ = ["Op", "no_grad", "enable_grad", "is_grad_enabled", "backward"]
 
 _grad_enabled = True
+_tangent_hook = None  # forward mode (autodiff/forward.py): called as hook(op, inputs, out)
 _counter = itertools.count()  # numbers ops in the order they run (for the backward sweep)
 
 
@@ -57,6 +58,9 @@ class Op:
         forward(self, *arrays, **attrs) -> array   saves on ``self`` only what backward needs;
         backward(self, grad_out) -> tuple           one gradient (or None) per input, already
                                                     reduced to that input's shape.
+        jvp(self, *tangents) -> array               forward mode: the tangent of the output
+                                                    from one tangent (or None: a constant) per
+                                                    input, using what forward saved.
     ``self.needs`` is a tuple of booleans, one per input, telling whether that input wants a
     gradient; backward may skip the work for the others (return None there).
     """
@@ -68,6 +72,9 @@ class Op:
 
     def backward(self, grad_out):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must define backward (abstract)")
+
+    def jvp(self, *tangents):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must define jvp (forward mode; abstract)")
 
     @classmethod
     def apply(cls, *inputs, **attrs):
@@ -87,7 +94,16 @@ class Op:
             op.parents = inputs
         else:
             out.requires_grad, out._op = False, None
+        if _tangent_hook is not None:  # inside autodiff.forward.jvp: push tangents through op
+            _tangent_hook(op, inputs, out)
         return out
+
+
+def _set_tangent_hook(hook):
+    """Install ``hook(op, inputs, out)``, run after every op (forward mode); returns the old one."""
+    global _tangent_hook
+    before, _tangent_hook = _tangent_hook, hook
+    return before
 
 
 class _FreedOp:

@@ -31,3 +31,12 @@ def normalize_axis(axis, ndim):
     if isinstance(axis, int):
         axis = (axis,)
     return tuple(sorted(a % ndim for a in axis))
+
+
+def add_tangents(*terms):
+    """Sum of the forward-mode tangent terms that are not None (None: from a constant input)."""
+    total = None
+    for term in terms:
+        if term is not None:
+            total = term if total is None else total + term
+    return total

@@ -24,6 +24,10 @@ class Step(Op):
     def backward(self, grad_out):
         return (xp.zeros_like(grad_out),)
 
+    def jvp(self, dnet):
+        # da = 0: the step is flat wherever it is differentiable
+        return xp.zeros_like(dnet)
+
 
 class Sigmoid(Op):
     """Logistic sigmoid with steepness beta: a = 1 / (1 + exp(-beta net)).   f' = beta a (1 - a).
@@ -40,6 +44,11 @@ class Sigmoid(Op):
         a = self.a
         return (grad_out * (self.beta * a * (1.0 - a)),)
 
+    def jvp(self, dnet):
+        # da = beta a (1 - a) dnet
+        a = self.a
+        return dnet * (self.beta * a * (1.0 - a))
+
 
 class Tanh(Op):
     """a = tanh(net).   f' = 1 - a^2."""
@@ -52,6 +61,11 @@ class Tanh(Op):
         a = self.a
         return (grad_out * (1.0 - a * a),)
 
+    def jvp(self, dnet):
+        # da = (1 - a^2) dnet
+        a = self.a
+        return dnet * (1.0 - a * a)
+
 
 class Relu(Op):
     """Rectified linear unit a = max(0, net).   f' = 1 if net > 0 else 0."""
@@ -63,6 +77,10 @@ class Relu(Op):
     def backward(self, grad_out):
         return (grad_out * self.active,)
 
+    def jvp(self, dnet):
+        # da = dnet where net > 0, else 0
+        return dnet * self.active
+
 
 class LeakyRelu(Op):
     """a = net if net > 0 else slope * net.   f' = 1 or slope."""
@@ -73,6 +91,10 @@ class LeakyRelu(Op):
 
     def backward(self, grad_out):
         return (xp.where(self.active, grad_out, grad_out * self.slope),)
+
+    def jvp(self, dnet):
+        # da = dnet where net > 0, else slope * dnet
+        return xp.where(self.active, dnet, dnet * self.slope)
 
 
 class Softsign(Op):
@@ -86,6 +108,11 @@ class Softsign(Op):
         d = self.denominator
         return (grad_out / (d * d),)
 
+    def jvp(self, dnet):
+        # da = dnet / (1 + |net|)^2
+        d = self.denominator
+        return dnet / (d * d)
+
 
 class Softplus(Op):
     """a = ln(1 + exp(net)) (computed as logaddexp(0, net)).   f' = sigmoid(net)."""
@@ -96,6 +123,10 @@ class Softplus(Op):
 
     def backward(self, grad_out):
         return (grad_out * (0.5 * (1.0 + xp.tanh(0.5 * self.net))),)
+
+    def jvp(self, dnet):
+        # da = sigmoid(net) dnet
+        return dnet * (0.5 * (1.0 + xp.tanh(0.5 * self.net)))
 
 
 class Elu(Op):
@@ -111,6 +142,10 @@ class Elu(Op):
 
     def backward(self, grad_out):
         return (xp.where(self.active, grad_out, grad_out * (self.a + self.alpha)),)
+
+    def jvp(self, dnet):
+        # da = dnet where net > 0, else (a + alpha) dnet
+        return xp.where(self.active, dnet, dnet * (self.a + self.alpha))
 
 
 _GELU_C = math.sqrt(2.0 / math.pi)
@@ -133,6 +168,12 @@ class Gelu(Op):
         du = _GELU_C * (1.0 + 3 * 0.044715 * net * net)
         return (grad_out * (0.5 * (1.0 + t) + 0.5 * net * (1.0 - t * t) * du),)
 
+    def jvp(self, dnet):
+        # da = f'(net) dnet, f' as in the docstring
+        net, t = self.net, self.t
+        du = _GELU_C * (1.0 + 3 * 0.044715 * net * net)
+        return dnet * (0.5 * (1.0 + t) + 0.5 * net * (1.0 - t * t) * du)
+
 
 class Maxout(Op):
     """Maxout (Goodfellow et al. 2013): the last axis holds units * pieces values, grouped as
@@ -151,6 +192,11 @@ class Maxout(Op):
         xp.put_along_axis(grad, self.winner, grad_out[..., None], axis=-1)
         return (grad.reshape(self.shape),)
 
+    def jvp(self, dnet):
+        # da_i = dnet_(i, j*) at each unit's winning piece j*
+        grouped = dnet.reshape(self.winner.shape[:-1] + (-1,))
+        return xp.take_along_axis(grouped, self.winner, axis=-1)[..., 0]
+
 
 class Softmax(Op):
     """a_k = exp(net_k) / sum_j exp(net_j) along an axis (shifted by the maximum: exp cannot
@@ -166,6 +212,11 @@ class Softmax(Op):
         a = self.a
         return (a * (grad_out - (grad_out * a).sum(axis=self.axis, keepdims=True)),)
 
+    def jvp(self, dnet):
+        # da = a * (dnet - sum_k(dnet_k a_k))
+        a = self.a
+        return a * (dnet - (dnet * a).sum(axis=self.axis, keepdims=True))
+
 
 class LogSoftmax(Op):
     """a_k = net_k - log sum_j exp(net_j) (max-shifted).   grad_net = grad_out - softmax * sum(grad_out)."""
@@ -178,6 +229,10 @@ class LogSoftmax(Op):
 
     def backward(self, grad_out):
         return (grad_out - xp.exp(self.a) * grad_out.sum(axis=self.axis, keepdims=True),)
+
+    def jvp(self, dnet):
+        # da = dnet - sum_k(softmax_k dnet_k)
+        return dnet - (xp.exp(self.a) * dnet).sum(axis=self.axis, keepdims=True)
 
 
 def step(net):

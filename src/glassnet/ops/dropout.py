@@ -17,6 +17,10 @@ class Dropout(Op):
     def backward(self, grad_out):
         return (grad_out * self.mask,)
 
+    def jvp(self, dx):
+        # da = dx * m
+        return dx * self.mask
+
 
 def dropout(x, p, seed=None, training=True):
     """Inverted dropout of ``x`` with drop probability ``p``; identity when not training."""

@@ -5,7 +5,7 @@ Each backward reduces its gradient back to the input's shape (``sum_to_shape``).
 
 from ..autodiff import Op, Tensor
 from ..backend import xp
-from ._util import as_tensor, sum_to_shape
+from ._util import add_tangents, as_tensor, sum_to_shape
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs",
@@ -24,6 +24,10 @@ class Add(Op):
         sa, sb = self.shapes
         return sum_to_shape(grad_out, sa), sum_to_shape(grad_out, sb)
 
+    def jvp(self, da, db):
+        # dc = da + db
+        return add_tangents(da, db)
+
 
 class Sub(Op):
     """c = a - b.   grad_a = grad_out, grad_b = -grad_out."""
@@ -36,6 +40,10 @@ class Sub(Op):
         sa, sb = self.shapes
         grad_b = sum_to_shape(-grad_out, sb) if self.needs[1] else None
         return sum_to_shape(grad_out, sa), grad_b
+
+    def jvp(self, da, db):
+        # dc = da - db
+        return add_tangents(da, None if db is None else -db)
 
 
 class Mul(Op):
@@ -51,6 +59,12 @@ class Mul(Op):
         grad_b = sum_to_shape(grad_out * a, b.shape) if self.needs[1] else None
         return grad_a, grad_b
 
+    def jvp(self, da, db):
+        # dc = da * b + a * db
+        term_a = None if da is None else da * self.b
+        term_b = None if db is None else self.a * db
+        return add_tangents(term_a, term_b)
+
 
 class Div(Op):
     """c = a / b.   grad_a = grad_out / b, grad_b = -grad_out * a / b^2."""
@@ -65,6 +79,13 @@ class Div(Op):
         grad_b = sum_to_shape(-grad_out * a / (b * b), b.shape) if self.needs[1] else None
         return grad_a, grad_b
 
+    def jvp(self, da, db):
+        # dc = da / b - a * db / b^2
+        a, b = self.a, self.b
+        term_a = None if da is None else da / b
+        term_b = None if db is None else -db * a / (b * b)
+        return add_tangents(term_a, term_b)
+
 
 class Neg(Op):
     """c = -a.   grad_a = -grad_out."""
@@ -74,6 +95,10 @@ class Neg(Op):
 
     def backward(self, grad_out):
         return (-grad_out,)
+
+    def jvp(self, da):
+        # dc = -da
+        return -da
 
 
 class Pow(Op):
@@ -87,6 +112,11 @@ class Pow(Op):
         p = self.p
         return (grad_out * (p * self.a ** (p - 1)),)
 
+    def jvp(self, da):
+        # dc = p * a^(p - 1) * da
+        p = self.p
+        return da * (p * self.a ** (p - 1))
+
 
 class Exp(Op):
     """c = exp(a).   grad_a = grad_out * c."""
@@ -97,6 +127,10 @@ class Exp(Op):
 
     def backward(self, grad_out):
         return (grad_out * self.out,)
+
+    def jvp(self, da):
+        # dc = c * da
+        return da * self.out
 
 
 class Log(Op):
@@ -109,6 +143,10 @@ class Log(Op):
     def backward(self, grad_out):
         return (grad_out / self.a,)
 
+    def jvp(self, da):
+        # dc = da / a
+        return da / self.a
+
 
 class Sqrt(Op):
     """c = sqrt(a).   grad_a = grad_out / (2 c)."""
@@ -119,6 +157,10 @@ class Sqrt(Op):
 
     def backward(self, grad_out):
         return (grad_out / (2 * self.out),)
+
+    def jvp(self, da):
+        # dc = da / (2 c)
+        return da / (2 * self.out)
 
 
 class Abs(Op):
@@ -131,6 +173,10 @@ class Abs(Op):
     def backward(self, grad_out):
         return (grad_out * xp.sign(self.a),)
 
+    def jvp(self, da):
+        # dc = sign(a) * da
+        return da * xp.sign(self.a)
+
 
 class Clip(Op):
     """c = min(max(a, low), high).   grad_a = grad_out where low <= a <= high, else 0."""
@@ -141,6 +187,10 @@ class Clip(Op):
 
     def backward(self, grad_out):
         return (grad_out * self.inside,)
+
+    def jvp(self, da):
+        # dc = da where low <= a <= high, else 0
+        return da * self.inside
 
 
 class Maximum(Op):
@@ -157,6 +207,15 @@ class Maximum(Op):
         grad_b = sum_to_shape(grad_out * (1 - share_a), b.shape) if self.needs[1] else None
         return grad_a, grad_b
 
+    def jvp(self, da, db):
+        # dc = da where a > b, db where a < b, (da + db) / 2 on ties (as backward splits them)
+        a, b = self.a, self.b
+        dtype = (da if da is not None else db).dtype
+        share_a = xp.where(a == b, 0.5, a > b).astype(dtype)
+        term_a = None if da is None else da * share_a
+        term_b = None if db is None else db * (1 - share_a)
+        return add_tangents(term_a, term_b)
+
 
 class Minimum(Op):
     """c = min(a, b) elementwise.   The gradient goes to the smaller input; ties split it evenly."""
@@ -172,6 +231,15 @@ class Minimum(Op):
         grad_b = sum_to_shape(grad_out * (1 - share_a), b.shape) if self.needs[1] else None
         return grad_a, grad_b
 
+    def jvp(self, da, db):
+        # dc = da where a < b, db where a > b, (da + db) / 2 on ties (as backward splits them)
+        a, b = self.a, self.b
+        dtype = (da if da is not None else db).dtype
+        share_a = xp.where(a == b, 0.5, a < b).astype(dtype)
+        term_a = None if da is None else da * share_a
+        term_b = None if db is None else db * (1 - share_a)
+        return add_tangents(term_a, term_b)
+
 
 class Where(Op):
     """c = a where condition else b.   grad_a = grad_out * condition, grad_b = the rest."""
@@ -185,6 +253,10 @@ class Where(Op):
         grad_a = xp.where(self.condition, grad_out, zero)
         grad_b = xp.where(self.condition, zero, grad_out)
         return sum_to_shape(grad_a, self.shapes[0]), sum_to_shape(grad_b, self.shapes[1])
+
+    def jvp(self, da, db):
+        # dc = da where condition else db (a missing tangent is 0)
+        return xp.where(self.condition, 0 if da is None else da, 0 if db is None else db)
 
 
 def _operands(a, b):

@@ -2,7 +2,7 @@
 
 from ..autodiff import Op, Tensor
 from ..backend import xp
-from ._util import as_tensor, sum_to_shape
+from ._util import add_tangents, as_tensor, sum_to_shape
 
 __all__ = ["matmul", "linear"]
 
@@ -35,6 +35,12 @@ class MatMul(Op):
             grad_b = sum_to_shape(xp.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(b.shape)
         return grad_a, grad_b
 
+    def jvp(self, da, db):
+        # dc = da @ b + a @ db
+        term_a = None if da is None else da @ self.b
+        term_b = None if db is None else self.a @ db
+        return add_tangents(term_a, term_b)
+
 
 class Linear(Op):
     """The affine map of a dense layer, one node: net = a_prev @ W^T + b.
@@ -65,6 +71,14 @@ class Linear(Op):
         if len(self.needs) > 2 and self.needs[2]:
             grad_b = delta.sum(axis=0)
         return grad_a_prev, grad_W, grad_b
+
+    def jvp(self, da_prev, dW, db=None):
+        # dnet = da_prev @ W^T + a_prev @ dW^T + db
+        return add_tangents(
+            None if da_prev is None else da_prev @ self.W.T,
+            None if dW is None else self.a_prev @ dW.T,
+            db,
+        )
 
 
 def matmul(a, b):

@@ -35,6 +35,10 @@ class SumOfSquares(Op):
     def backward(self, grad_out):
         return (self.diff * (grad_out / self.n),)
 
+    def jvp(self, da):
+        # dE = sum((a - y) da) / divisor
+        return (self.diff * da).sum() / self.n
+
 
 class MeanSquaredError(Op):
     """E = sum (a - y)^2, divided by the number of elements for "mean" (torch's MSELoss).
@@ -46,6 +50,10 @@ class MeanSquaredError(Op):
 
     def backward(self, grad_out):
         return (self.diff * (2.0 * grad_out / self.n),)
+
+    def jvp(self, da):
+        # dE = 2 sum((a - y) da) / divisor
+        return 2.0 * (self.diff * da).sum() / self.n
 
 
 class AbsoluteError(Op):
@@ -59,6 +67,10 @@ class AbsoluteError(Op):
 
     def backward(self, grad_out):
         return (self.sign * (grad_out / self.n),)
+
+    def jvp(self, da):
+        # dE = sum(sign(a - y) da) / divisor
+        return (self.sign * da).sum() / self.n
 
 
 class BinaryCrossEntropy(Op):
@@ -75,6 +87,11 @@ class BinaryCrossEntropy(Op):
     def backward(self, grad_out):
         a = self.a
         return ((a - self.y) / xp.maximum(a * (1.0 - a), 1e-12) * (grad_out / self.n),)
+
+    def jvp(self, da):
+        # dE = sum(grad_a da), grad_a as in backward
+        a = self.a
+        return ((a - self.y) / xp.maximum(a * (1.0 - a), 1e-12) * da).sum() / self.n
 
 
 class SigmoidBinaryCrossEntropy(Op):
@@ -93,6 +110,11 @@ class SigmoidBinaryCrossEntropy(Op):
         a = 0.5 * (1.0 + xp.tanh(0.5 * self.x))
         return ((a - self.y) * (grad_out / self.n),)
 
+    def jvp(self, dx):
+        # dE = sum((sigmoid(x) - y) dx) / divisor
+        a = 0.5 * (1.0 + xp.tanh(0.5 * self.x))
+        return ((a - self.y) * dx).sum() / self.n
+
 
 class CrossEntropy(Op):
     """Categorical cross-entropy on probabilities a: E = -sum_i sum_k y_ik ln a_ik (ln clamped
@@ -107,6 +129,12 @@ class CrossEntropy(Op):
         a = self.a
         safe = a > _TINY
         return (xp.where(safe, -self.y / xp.where(safe, a, 1.0), 0.0).astype(a.dtype) * (grad_out / self.n),)
+
+    def jvp(self, da):
+        # dE = -sum(y / a da) / divisor (0 where the clamp holds)
+        a = self.a
+        safe = a > _TINY
+        return -(xp.where(safe, self.y / xp.where(safe, a, 1.0), 0.0) * da).sum() / self.n
 
 
 class SoftmaxCrossEntropy(Op):
@@ -133,6 +161,13 @@ class SoftmaxCrossEntropy(Op):
             delta -= self.target
         delta *= grad_out / self.n
         return (delta,)
+
+    def jvp(self, dx):
+        # dE = -sum_i sum_k y_ik dlog_a_ik / divisor,  dlog_a = dx - sum_k(a_k dx_k)
+        dlog_a = dx - (xp.exp(self.log_a) * dx).sum(axis=-1, keepdims=True)
+        if self.target.ndim == 1:  # integer labels
+            return -dlog_a[xp.arange(dx.shape[0]), self.target].sum() / self.n
+        return -(self.target * dlog_a).sum() / self.n
 
 
 def _check_reduction(who, reduction):

@@ -25,6 +25,10 @@ class Sum(Op):
         grad = _expand(grad_out, self.shape, self.axes, self.keepdims)
         return (xp.broadcast_to(grad, self.shape),)
 
+    def jvp(self, da):
+        # dc = sum of da over the same axes
+        return da.sum(axis=self.axes, keepdims=self.keepdims)
+
 
 class Mean(Op):
     """c = mean of a over axes (n elements each).   grad_a = grad_out / n, broadcast back."""
@@ -40,6 +44,10 @@ class Mean(Op):
         grad = _expand(grad_out, self.shape, self.axes, self.keepdims)
         return (xp.broadcast_to(grad / n, self.shape),)
 
+    def jvp(self, da):
+        # dc = mean of da over the same axes
+        return da.mean(axis=self.axes, keepdims=self.keepdims)
+
 
 class _Extremum(Op):
     """Shared backward of max and min: the gradient is split evenly among tied extreme elements
@@ -51,6 +59,13 @@ class _Extremum(Op):
         hits = (self.a == out).astype(grad_out.dtype)
         count = hits.sum(axis=self.axes, keepdims=True)
         return (hits * (grad / count),)
+
+    def jvp(self, da):
+        # dc = mean of da over the extreme elements (one unless tied), as backward splits ties
+        hits = (self.a == _expand(self.out, self.shape, self.axes, self.keepdims)).astype(da.dtype)
+        count = hits.sum(axis=self.axes, keepdims=True)
+        dc = (da * hits).sum(axis=self.axes, keepdims=True) / count
+        return dc.reshape(xp.shape(self.out))
 
 
 class Max(_Extremum):

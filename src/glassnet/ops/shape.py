@@ -10,11 +10,15 @@ class Reshape(Op):
     """c = a with a new shape.   grad_a = grad_out reshaped back."""
 
     def forward(self, a, shape):
-        self.shape = a.shape
+        self.shape, self.new_shape = a.shape, shape
         return a.reshape(shape)
 
     def backward(self, grad_out):
         return (grad_out.reshape(self.shape),)
+
+    def jvp(self, da):
+        # dc = da with the new shape
+        return da.reshape(self.new_shape)
 
 
 class Transpose(Op):
@@ -29,6 +33,10 @@ class Transpose(Op):
         for i, ax in enumerate(self.axes):
             inverse[ax] = i
         return (grad_out.transpose(inverse),)
+
+    def jvp(self, da):
+        # dc = da with the same permutation
+        return da.transpose(self.axes)
 
 
 def _is_basic(index):
@@ -52,17 +60,27 @@ class GetItem(Op):
             xp.add.at(grad, self.index, grad_out)  # repeated indices add up
         return (grad,)
 
+    def jvp(self, da):
+        # dc = da[index]
+        return da[self.index]
+
 
 class Concatenate(Op):
     """c = [a_1, ..., a_k] joined along an axis.   grad_a_i = the matching slice of grad_out."""
 
     def forward(self, *arrays, axis):
-        self.axis = axis
+        self.axis, self.shapes = axis, [a.shape for a in arrays]
         self.splits = xp.cumsum([a.shape[axis] for a in arrays])[:-1].tolist()
         return xp.concatenate(arrays, axis=axis)
 
     def backward(self, grad_out):
         return tuple(xp.split(grad_out, self.splits, axis=self.axis))
+
+    def jvp(self, *tangents):
+        # dc = [da_1, ..., da_k] joined along the axis (a constant's tangent is 0)
+        dtype = next(d for d in tangents if d is not None).dtype
+        parts = [xp.zeros(s, dtype) if d is None else d for d, s in zip(tangents, self.shapes)]
+        return xp.concatenate(parts, axis=self.axis)
 
 
 class Stack(Op):
@@ -74,6 +92,11 @@ class Stack(Op):
 
     def backward(self, grad_out):
         return tuple(xp.take(grad_out, i, axis=self.axis) for i in range(self.n))
+
+    def jvp(self, *tangents):
+        # dc = da_1, ..., da_k stacked along the new axis (a constant's tangent is 0)
+        zero = xp.zeros_like(next(d for d in tangents if d is not None))  # inputs share one shape
+        return xp.stack([zero if d is None else d for d in tangents], axis=self.axis)
 
 
 def reshape(a, *shape):
