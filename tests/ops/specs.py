@@ -526,3 +526,33 @@ SPECS = [
         kwargs={"p": 0.3, "seed": 0, "training": False},
     ),
 ]  # fmt: skip
+
+
+# ---- batch normalisation (ops/normalization.py) -----------------------------------------------
+
+
+def _np_batch_norm(x, gamma, beta, running_mean=None, running_var=None, training=True,
+                   momentum=0.1, eps=1e-5):  # fmt: skip
+    mu, var = (x.mean(axis=0), x.var(axis=0)) if training else (running_mean, running_var)
+    return gamma * (x - mu) / np.sqrt(var + eps) + beta
+
+
+def _torch_batch_norm(x, gamma, beta, running_mean=None, running_var=None, training=True,
+                      momentum=0.1, eps=1e-5):  # fmt: skip
+    return F.batch_norm(x, _tt(running_mean), _tt(running_var), gamma, beta, training, momentum, eps)
+
+
+_RUNNING_MEAN = _C.uniform(-1, 1, 4)  # eval mode only reads them
+_RUNNING_VAR = _C.uniform(0.5, 2.0, 4)
+
+SPECS += [
+    OpSpec("batch_norm", ops.batch_norm, ((5, 4), (4,), (4,)), _np_batch_norm, _torch_batch_norm),
+    OpSpec(
+        "batch_norm_two_samples_eps", ops.batch_norm, ((2, 3), (3,), (3,)), _np_batch_norm,
+        _torch_batch_norm, kwargs={"eps": 0.1},
+    ),
+    OpSpec(
+        "batch_norm_eval", ops.batch_norm, ((5, 4), (4,), (4,)), _np_batch_norm, _torch_batch_norm,
+        args=(_RUNNING_MEAN, _RUNNING_VAR), kwargs={"training": False},
+    ),
+]  # fmt: skip

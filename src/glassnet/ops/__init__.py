@@ -9,6 +9,7 @@ from . import dropout as _dropout
 from . import elementwise as _elementwise
 from . import linalg as _linalg
 from . import loss as _loss
+from . import normalization as _normalization
 from . import reduce as _reduce
 from . import shape as _shape
 from ._tensor_methods import attach as _attach
@@ -17,10 +18,11 @@ from .dropout import *
 from .elementwise import *
 from .linalg import *
 from .loss import *
+from .normalization import *
 from .reduce import *
 from .shape import *
 
-FAMILIES = (_elementwise, _reduce, _shape, _linalg, _activation, _loss, _dropout)
+FAMILIES = (_elementwise, _reduce, _shape, _linalg, _activation, _loss, _dropout, _normalization)
 __all__ = [name for family in FAMILIES for name in family.__all__]
 
 _attach()

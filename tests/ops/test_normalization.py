@@ -1,0 +1,235 @@
+"""Batch normalisation as one fused op: gradients in training and eval mode, torch's
+BatchNorm1d over several steps (running statistics included), the composition of small ops it
+replaces, dtypes, and the errors it raises."""
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import ops
+from glassnet.autodiff import gradcheck
+from glassnet.errors import ShapeError
+from tests.conftest import require
+
+
+def _leaves(*arrays):
+    return [gn.tensor(a, requires_grad=True) for a in arrays]
+
+
+def _inputs(rng, n=6, features=4, dtype=np.float64):
+    x = rng.normal(1.0, 2.0, (n, features))
+    gamma, beta = rng.uniform(0.5, 1.5, features), rng.uniform(-1, 1, features)
+    return [a.astype(dtype) for a in (x, gamma, beta)]
+
+
+def _composed(x, gamma, beta, running_mean=None, running_var=None, training=True, eps=1e-5):
+    """The same normalisation from small ops (the graph the fused op replaces)."""
+    if training:
+        mu = ops.mean(x, axis=0)
+        centred = ops.sub(x, mu)
+        var = ops.mean(ops.mul(centred, centred), axis=0)
+    else:
+        centred = ops.sub(x, gn.tensor(running_mean))
+        var = gn.tensor(running_var)
+    x_hat = ops.div(centred, ops.sqrt(ops.add(var, eps)))
+    return ops.add(ops.mul(gamma, x_hat), beta)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_gradcheck_float64(rng, training):
+    x, gamma, beta = _inputs(rng)
+    running_mean, running_var = rng.normal(size=4), rng.uniform(0.5, 2, 4)
+    assert gradcheck(
+        lambda x, g, b: ops.batch_norm(x, g, b, running_mean, running_var, training=training),
+        [x, gamma, beta],
+    )
+
+
+def test_gradcheck_with_constant_gamma_and_beta(rng):
+    x, gamma, beta = _inputs(rng)
+    assert gradcheck(lambda x: ops.batch_norm(x, gn.tensor(gamma), gn.tensor(beta)), [x])
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_fused_op_equals_the_composition(rng, training):
+    x, gamma, beta = _inputs(rng)
+    running_mean, running_var = rng.normal(size=4), rng.uniform(0.5, 2, 4)
+    upstream = rng.uniform(-1, 1, x.shape)
+    fused_in, composed_in = _leaves(x, gamma, beta), _leaves(x, gamma, beta)
+    fused = ops.batch_norm(*fused_in, running_mean.copy(), running_var.copy(), training=training)
+    composed = _composed(*composed_in, running_mean, running_var, training=training)
+    np.testing.assert_allclose(fused.data, composed.data, rtol=1e-12, atol=1e-12)
+    fused.backward(upstream)
+    composed.backward(upstream)
+    for name, a, b in zip(("x", "gamma", "beta"), fused_in, composed_in):
+        np.testing.assert_allclose(a.grad, b.grad, rtol=1e-10, atol=1e-12, err_msg=f"grad_{name}")
+
+
+def test_training_output_has_zero_mean_and_unit_variance_per_feature(rng):
+    x, _, _ = _inputs(rng, n=50)
+    y = ops.batch_norm(gn.tensor(x), gn.tensor(np.ones(4)), gn.tensor(np.zeros(4)), eps=1e-12).data
+    np.testing.assert_allclose(y.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(y.var(axis=0), 1.0, rtol=1e-9)
+
+
+def test_gradient_closed_forms(rng):
+    # training: the rows of grad_x sum to zero and are orthogonal to x_hat (the mean and the
+    # scale of a feature cannot change y); eval: grad_x = gamma / sqrt(running_var + eps) * g
+    x, gamma, beta = _inputs(rng)
+    g = rng.uniform(-1, 1, x.shape)
+    xs = _leaves(x, gamma, beta)
+    ops.batch_norm(*xs).backward(g)
+    x_hat = (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5)
+    np.testing.assert_allclose(xs[0].grad.sum(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose((xs[0].grad * x_hat).sum(axis=0), 0.0, atol=1e-4)  # eps = 1e-5
+    np.testing.assert_allclose(xs[1].grad, (g * x_hat).sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(xs[2].grad, g.sum(axis=0), rtol=1e-12)
+    running_mean, running_var = rng.normal(size=4), rng.uniform(0.5, 2, 4)
+    xs = _leaves(x, gamma, beta)
+    ops.batch_norm(*xs, running_mean, running_var, training=False).backward(g)
+    np.testing.assert_allclose(xs[0].grad, gamma / np.sqrt(running_var + 1e-5) * g, rtol=1e-12)
+
+
+def test_running_statistics_update_in_place_with_the_unbiased_variance(rng):
+    x, gamma, beta = _inputs(rng, n=8)
+    running_mean, running_var = np.full(4, 0.5), np.full(4, 2.0)
+    mean_id, var_id = id(running_mean), id(running_var)
+    ops.batch_norm(*_leaves(x, gamma, beta), running_mean, running_var, momentum=0.25)
+    np.testing.assert_allclose(running_mean, 0.75 * 0.5 + 0.25 * x.mean(0), rtol=1e-14)
+    np.testing.assert_allclose(running_var, 0.75 * 2.0 + 0.25 * x.var(0, ddof=1), rtol=1e-14)
+    assert (id(running_mean), id(running_var)) == (mean_id, var_id)
+    before = running_mean.copy(), running_var.copy()
+    ops.batch_norm(*_leaves(x, gamma, beta), running_mean, running_var, training=False)
+    np.testing.assert_array_equal(running_mean, before[0])  # eval mode only reads them
+    np.testing.assert_array_equal(running_var, before[1])
+    with gn.no_grad():  # the statistics are state, not gradient bookkeeping: updated as in torch
+        ops.batch_norm(*_leaves(x, gamma, beta), running_mean, running_var)
+    assert not np.array_equal(running_mean, before[0])
+
+
+def test_matches_torch_batchnorm1d_over_training_steps_then_eval(rng):
+    torch = require("torch")
+    features, momentum = 4, 0.3
+    reference = torch.nn.BatchNorm1d(features, momentum=momentum, dtype=torch.float64)
+    gamma, beta = rng.uniform(0.5, 1.5, features), rng.uniform(-1, 1, features)
+    with torch.no_grad():
+        reference.weight.copy_(torch.as_tensor(gamma))
+        reference.bias.copy_(torch.as_tensor(beta))
+    running_mean, running_var = np.zeros(features), np.ones(features)
+    for step in range(4):
+        x = rng.normal(step, 1.0 + step, (7, features))
+        g = rng.uniform(-1, 1, x.shape)
+        xs = _leaves(x, gamma, beta)
+        y = ops.batch_norm(*xs, running_mean, running_var, momentum=momentum)
+        y.backward(g)
+        for p in reference.parameters():
+            p.grad = None
+        t_x = torch.tensor(x, requires_grad=True)
+        t_y = reference(t_x)
+        t_y.backward(torch.as_tensor(g))
+        np.testing.assert_allclose(y.data, t_y.detach().numpy(), rtol=1e-10, atol=1e-10)
+        for ours, theirs in ((xs[0].grad, t_x.grad), (xs[1].grad, reference.weight.grad),
+                             (xs[2].grad, reference.bias.grad)):  # fmt: skip
+            np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(
+            running_mean, reference.running_mean.numpy(), rtol=1e-10, atol=1e-12
+        )
+        np.testing.assert_allclose(
+            running_var, reference.running_var.numpy(), rtol=1e-10, atol=1e-12
+        )
+    reference.eval()
+    x, g = rng.normal(size=(3, features)), rng.uniform(-1, 1, (3, features))
+    xs = _leaves(x, gamma, beta)
+    y = ops.batch_norm(*xs, running_mean, running_var, training=False)
+    y.backward(g)
+    for p in reference.parameters():
+        p.grad = None
+    t_x = torch.tensor(x, requires_grad=True)
+    t_y = reference(t_x)
+    t_y.backward(torch.as_tensor(g))
+    np.testing.assert_allclose(y.data, t_y.detach().numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(xs[0].grad, t_x.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(xs[1].grad, reference.weight.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(xs[2].grad, reference.bias.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_float32_stays_float32_with_float64_running_statistics(rng, training):
+    x, gamma, beta = _inputs(rng, dtype=np.float32)
+    running_mean, running_var = np.zeros(4), np.ones(4)  # float64 buffers do not up-cast y
+    xs = _leaves(x, gamma, beta)
+    y = ops.batch_norm(*xs, running_mean, running_var, training=training)
+    assert y.dtype == np.float32
+    y.backward(np.ones(y.shape, np.float32))
+    assert [t.grad.dtype for t in xs] == [np.float32] * 3
+    assert running_mean.dtype == np.float64
+
+
+def test_plain_array_input_is_a_constant(rng):
+    x, gamma, beta = _inputs(rng)
+    y = ops.batch_norm(x, *_leaves(gamma, beta))
+    np.testing.assert_allclose(y.data, ops.batch_norm(*_leaves(x, gamma, beta)).data)
+
+
+def _args(n=4, features=3):
+    return (
+        gn.tensor(np.ones((n, features))),
+        gn.tensor(np.ones(features)),
+        gn.tensor(np.zeros(features)),
+    )
+
+
+@pytest.mark.parametrize(
+    "x_shape, gamma_shape, beta_shape, match",
+    [
+        ((4,), (4,), (4,), r"batch_norm: expected x of shape \(batch, features\), got \(4,\)"),
+        ((2, 3, 4), (4,), (4,), r"expected x of shape \(batch, features\), got \(2, 3, 4\)"),
+        ((4, 3), (4,), (3,), r"batch_norm: expected gamma of shape \(3,\), got \(4,\)"),
+        ((4, 3), (3,), (1, 3), r"batch_norm: expected beta of shape \(3,\), got \(1, 3\)"),
+    ],
+)
+def test_wrong_shapes_name_expected_and_actual(x_shape, gamma_shape, beta_shape, match):
+    x, gamma, beta = (gn.tensor(np.ones(s)) for s in (x_shape, gamma_shape, beta_shape))
+    with pytest.raises(ShapeError, match=match):
+        ops.batch_norm(x, gamma, beta)
+
+
+def test_running_statistics_of_the_wrong_shape_or_kind():
+    x, gamma, beta = _args()
+    with pytest.raises(
+        ShapeError, match=r"batch_norm: expected running_var of shape \(3,\), got \(4,\)"
+    ):
+        ops.batch_norm(x, gamma, beta, np.zeros(3), np.ones(4))
+    with pytest.raises(ValueError, match="expected both running_mean and running_var or neither"):
+        ops.batch_norm(x, gamma, beta, np.zeros(3))
+    with pytest.raises(
+        TypeError, match="expected running_mean as a floating NumPy array .* got list"
+    ):
+        ops.batch_norm(x, gamma, beta, [0.0, 0.0, 0.0], np.ones(3))
+
+
+def test_a_batch_of_one_in_training_is_an_error_and_fine_in_eval():
+    x, gamma, beta = _args(n=1)
+    with pytest.raises(ValueError, match=r"batch_norm: expected more than one sample .* got input of "
+                                         r"shape \(1, 3\); the variance over a batch of one sample is undefined"):  # fmt: skip
+        ops.batch_norm(x, gamma, beta, np.zeros(3), np.ones(3))
+    y = ops.batch_norm(x, gamma, beta, np.zeros(3), np.ones(3), training=False)
+    np.testing.assert_allclose(y.data, 1 / np.sqrt(1 + 1e-5))
+
+
+def test_torch_also_rejects_a_batch_of_one():
+    torch = require("torch")
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel when training"):
+        torch.nn.functional.batch_norm(torch.ones(1, 3), None, None, training=True)
+
+
+def test_eval_mode_needs_running_statistics_and_settings_are_checked():
+    x, gamma, beta = _args()
+    with pytest.raises(
+        ValueError, match=r"expected running_mean and running_var in eval mode .* got None"
+    ):
+        ops.batch_norm(x, gamma, beta, training=False)
+    with pytest.raises(ValueError, match=r"batch_norm: expected momentum in \[0, 1\], got 1.5"):
+        ops.batch_norm(x, gamma, beta, momentum=1.5)
+    with pytest.raises(ValueError, match="batch_norm: expected eps > 0, got 0"):
+        ops.batch_norm(x, gamma, beta, eps=0)
