@@ -1,9 +1,20 @@
-"""Training: the ``fit`` loop, ``evaluate``, callbacks, metrics and the History."""
+"""Training: the ``fit`` loop, ``evaluate``, callbacks, metrics and the History; stopping
+criteria, learning-rate schedules, weight penalties and noise, selective delta propagation,
+and adversarial examples."""
 
-from . import metrics
+from . import metrics, regularization, schedules, selective, stopping
 from .adversarial import fgsm, input_gradient
 from .callbacks import Callback, EarlyStopping, EpochLogger, History, ProgressBar, TrainingState
 from .fit import evaluate, fit
+from .regularization import WeightNoise, WeightPenalty
+from .schedules import CosineWithWarmup, ExponentialDecay, ReduceOnPlateau, StepDecay
+from .selective import SelectiveDelta
+from .stopping import ErrorBelow, MaxEpochs, RelativeImprovementBelow, WeightChangeBelow
 
-__all__ = ["fit", "evaluate", "metrics", "Callback", "EarlyStopping", "EpochLogger", "History",
-           "ProgressBar", "TrainingState", "input_gradient", "fgsm"]  # fmt: skip
+__all__ = [
+    "fit", "evaluate", "metrics", "Callback", "EarlyStopping", "EpochLogger", "History",
+    "ProgressBar", "TrainingState", "input_gradient", "fgsm",
+    "stopping", "MaxEpochs", "ErrorBelow", "RelativeImprovementBelow", "WeightChangeBelow",
+    "schedules", "StepDecay", "ExponentialDecay", "CosineWithWarmup", "ReduceOnPlateau",
+    "regularization", "WeightPenalty", "WeightNoise", "selective", "SelectiveDelta",
+]  # fmt: skip
