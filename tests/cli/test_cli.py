@@ -305,7 +305,7 @@ BAD_TRAIN_ARGUMENTS = {
     "hidden zero": (["--hidden", "256,0"], "argument --hidden: expected comma-separated positive layer sizes"),
     "hidden empty": (["--hidden", ""], "argument --hidden: expected comma-separated positive layer sizes"),
     "activation": (["--activation", "sigmod"], "argument --activation: expected one of elu, .*, relu, sigmoid, .*, got 'sigmod' \\(did you mean 'sigmoid'\\?\\); see"),
-    "optimizer": (["--optimizer", "adamx"], "argument --optimizer: expected one of sgd, momentum, nesterov, adam, adamw, adagrad, rmsprop, adadelta, rprop\\+, rprop-, irprop\\+, irprop-, got 'adamx' \\(did you mean 'adam'\\?\\)"),
+    "optimizer": (["--optimizer", "adamx"], "argument --optimizer: expected one of sgd, momentum, nesterov, adam, adamw, adagrad, rmsprop, adadelta, rprop\\+, rprop-, irprop\\+, irprop-, bfgs, lbfgs, scg, newton, lm, got 'adamx' \\(did you mean 'adam'\\?\\)"),
     "data": (["--data", "cifar"], "argument --data: expected one of mnist, xor, moons, spirals, got 'cifar'; see"),
     "seed": (["--seed", "-1"], "argument --seed: expected a non-negative integer, got '-1'"),
     "data path for xor": (["--data", "xor", "--data-path", "x.npz"], "--data-path: expected it only with --data mnist, got --data xor"),

@@ -6,13 +6,20 @@ from .adam import Adam
 from .adamw import AdamW
 from .bold_driver import BoldDriver
 from .clip import clip_grad_norm, clip_grad_value
+from .lbfgs import BFGS, LBFGS
+from .levenberg_marquardt import LevenbergMarquardt
+from .newton import Newton
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .rprop import IRpropMinus, IRpropPlus, Rprop, RpropMinus, RpropPlus
+from .scg import SCG
 from .sgd import SGD
 
 __all__ = [
+    "BFGS",
+    "LBFGS",
     "NAMES",
+    "SCG",
     "SGD",
     "Adadelta",
     "Adagrad",
@@ -21,6 +28,8 @@ __all__ = [
     "BoldDriver",
     "IRpropMinus",
     "IRpropPlus",
+    "LevenbergMarquardt",
+    "Newton",
     "Optimizer",
     "RMSprop",
     "Rprop",
@@ -50,6 +59,11 @@ NAMES = {
     "rprop-": _factory(RpropMinus),
     "irprop+": _factory(IRpropPlus),
     "irprop-": _factory(IRpropMinus),
+    "bfgs": _factory(BFGS),
+    "lbfgs": _factory(LBFGS),
+    "scg": lambda params, lr: SCG(params),
+    "newton": _factory(Newton),
+    "lm": lambda params, lr: LevenbergMarquardt(params) if lr is None else LevenbergMarquardt(params, mu=lr),
 }
 
 
@@ -58,8 +72,11 @@ def get(optimizer, params, lr=None):
     Optimizer passed through unchanged (``lr``, if given, is set on it).
 
     Names: 'sgd', 'momentum' (mu = 0.9), 'nesterov' (mu = 0.9), 'adam', 'adamw', 'adagrad',
-    'rmsprop', 'adadelta', and the full-batch Rprop variants 'rprop+', 'rprop-', 'irprop+',
-    'irprop-' (for these ``lr`` is the initial step size delta_0).
+    'rmsprop', 'adadelta', and the full-batch methods: the Rprop variants 'rprop+', 'rprop-',
+    'irprop+', 'irprop-' (``lr`` is the initial step size delta_0), 'bfgs' and 'lbfgs' (``lr`` is
+    the first trial step of the line search), 'scg' (no learning rate: ``lr`` is ignored),
+    'newton' (``lr`` scales the Newton step) and 'lm' (Levenberg-Marquardt, squared-error losses
+    only; ``lr`` is the initial damping mu).
     """
     if isinstance(optimizer, Optimizer):
         if lr is not None:

@@ -62,8 +62,9 @@ def fit(model, X, y, *, loss, optimizer="adam", lr=None, epochs=10, batch_size=3
         loss: 'sse', 'mse', 'l1', 'binary_cross_entropy', 'cross_entropy', or a callable
             loss(output, target) -> scalar Tensor.
         optimizer: a name ('sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adadelta',
-            'adam', 'adamw', 'rprop+', 'rprop-', 'irprop+', 'irprop-'; see glassnet.optim.NAMES)
-            or an Optimizer. lr: its learning rate (None: the optimizer's default).
+            'adam', 'adamw', and the full-batch 'rprop+', 'rprop-', 'irprop+', 'irprop-', 'bfgs',
+            'lbfgs', 'scg', 'newton', 'lm'; see glassnet.optim.get) or an Optimizer. lr: its
+            learning rate (None: the optimizer's default).
         epochs: passes over the data. shuffle: reshuffle the samples each epoch.
         validation_data: (X_val, y_val), evaluated after every epoch; or validation_split: the
             last fraction of (X, y) held out (before shuffling).
@@ -95,6 +96,10 @@ def fit(model, X, y, *, loss, optimizer="adam", lr=None, epochs=10, batch_size=3
     if validation_data is not None:
         validation_data = _prepare("fit (validation_data)", model, *validation_data, loss_fn)
     opt = optim.get(optimizer, model.parameters(), lr)
+    # Levenberg-Marquardt fits residuals, so it takes squared-error losses only
+    if getattr(opt, "needs_residuals", False) and getattr(loss_fn, "name", None) not in ("sse", "mse"):
+        raise ValueError(f"fit: optimizer 'lm' ({type(opt).__name__}) minimises a sum of squared residuals; "
+                         f"expected loss 'sse' or 'mse', got {loss!r}")  # fmt: skip
     if getattr(opt, "full_batch", False) and batch_size is not None and batch_size < len(X):
         raise ValueError(
             f"fit: {type(opt).__name__} is a full-batch method (defined on the whole training set), "
@@ -173,7 +178,22 @@ class _Run:
             kept["value"], kept["out"] = self.forward_backward(xb, yb)
             return kept["value"]
 
+        return self.residual_closure(xb, yb, kept) if getattr(self.opt, "needs_residuals", False) else closure
+
+    def residual_closure(self, xb, yb, kept):
+        """The closure for an optimizer with ``needs_residuals`` (Levenberg-Marquardt): forward,
+        return the residuals output - target (samples, outputs). ``kept`` gets the loss and output
+        of the first call, at the weights the step starts from (what fit reports for the epoch)."""
+
+        def closure():
+            out = self.model(xb)
+            target = yb.reshape(out.shape) if yb.shape != out.shape else yb  # (n,) for one output
+            if "value" not in kept:
+                kept["value"], kept["out"] = self.loss_fn(out.detach(), yb), out
+            return out - target
+
         return closure
+
 
     def epoch(self, epoch, order):
         """One pass over the batches of ``order`` (indices into X, or None for all in order);
