@@ -101,3 +101,10 @@ def test_repr_shows_hyperparameters():
         "SGD(lr=0.1, momentum=0.9, nesterov=False, weight_decay=0.0)"
     )
     assert "beta2=0.999" in repr(Adam(_params()))
+
+
+def test_full_batch_names_are_exactly_the_full_batch_classes():
+    for name in optim.NAMES:
+        opt = optim.get(name, _params())
+        assert getattr(opt, "full_batch", False) == (name in optim.FULL_BATCH), name
+    assert len(optim.NAMES) == 17 and optim.FULL_BATCH <= set(optim.NAMES)

@@ -26,6 +26,7 @@ __all__ = [
     "Adam",
     "AdamW",
     "BoldDriver",
+    "FULL_BATCH",
     "IRpropMinus",
     "IRpropPlus",
     "LevenbergMarquardt",
@@ -65,6 +66,9 @@ NAMES = {
     "newton": _factory(Newton),
     "lm": lambda params, lr: LevenbergMarquardt(params) if lr is None else LevenbergMarquardt(params, mu=lr),
 }
+
+# The names of the methods defined on the whole training set (their classes set full_batch).
+FULL_BATCH = frozenset({"rprop+", "rprop-", "irprop+", "irprop-", "bfgs", "lbfgs", "scg", "newton", "lm"})
 
 
 def get(optimizer, params, lr=None):

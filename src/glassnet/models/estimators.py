@@ -1,0 +1,416 @@
+"""scikit-learn estimators around glassnet's multi-layer perceptron: ``NeuralNetClassifier`` and
+``NeuralNetRegressor``.
+
+They follow scikit-learn's conventions (the constructor only stores its arguments; fit,
+partial_fit, predict, predict_proba, score; ``classes_``, ``n_features_in_``, ``n_iter_``,
+``loss_curve_``) and take the parameters of ``MLPClassifier``/``MLPRegressor`` where the concept
+is the same, so that one can be swapped for the other, plus glassnet's own: every glassnet
+optimizer as ``solver``, ``dropout`` and ``batch_norm``. The trained network is ``model_``, an
+ordinary glassnet ``Sequential`` to inspect, record or save.
+
+This module imports scikit-learn at its top; ``glassnet.models`` loads it only when one of the
+two names is first asked for, so the classic models need NumPy alone.
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .. import errors, nn, optim
+from ..train.callbacks import EarlyStopping
+from ..train.fit import fit as train
+from ..train.regularization import WeightPenalty
+
+__all__ = ["NeuralNetClassifier", "NeuralNetRegressor", "ConvergenceWarning"]
+
+# MLPClassifier's names first ('logistic' is glassnet's 'sigmoid'), then glassnet's others
+ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
+               "sigmoid": "sigmoid", "leaky_relu": "leaky_relu", "elu": "elu", "gelu": "gelu",
+               "softplus": "softplus", "softsign": "softsign"}  # fmt: skip
+_RELU_LIKE = {"relu", "leaky_relu", "elu", "gelu"}  # He initialisation; the others Glorot
+_FLOATS = (np.float64, np.float32)  # float64 stays float64, float32 float32, the rest -> float64
+
+
+class ConvergenceWarning(errors.ConvergenceWarning, SklearnConvergenceWarning):
+    """max_iter ran out before the loss converged: both glassnet's and scikit-learn's warning,
+    so that either filter catches it."""
+
+
+class L2Alpha(WeightPenalty):
+    """scikit-learn's ``alpha``: the mean loss over a batch of n samples plus
+    alpha / (2 n) * sum W^2 over the weight matrices (not the biases), as MLPClassifier adds it;
+    its gradient adds alpha / n * W."""
+
+    def __init__(self, loss, model, alpha):
+        super().__init__(loss, model, l2=alpha)
+
+    def __call__(self, output, target):
+        value = self.base(output, target)
+        return value if not self.l2 else value + self.penalty() * (1.0 / len(output))
+
+    def __repr__(self):
+        return f"L2Alpha({self.base!r}, alpha={self.l2})"
+
+
+def _is_stochastic(estimator):
+    """partial_fit exists for the stochastic solvers only (as in MLPClassifier)."""
+    return estimator.solver not in optim.FULL_BATCH
+
+
+class _NeuralNet(BaseEstimator):
+    """What the classifier and the regressor share: parameter checks, the network, training."""
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
+                 batch_size="auto", learning_rate_init=None, max_iter=200, shuffle=True, random_state=None,
+                 tol=1e-4, verbose=False, early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
+                 dropout=0.0, batch_norm=False):  # fmt: skip
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+
+    # --- checks -------------------------------------------------------------------------
+    def _fail(self, message):
+        raise ValueError(f"{type(self).__name__}: {message}")
+
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, numbers.Integral) else sizes
+        try:
+            sizes = list(sizes)
+        except TypeError:
+            sizes = None
+        if sizes is None or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0
+                                    for s in sizes):  # fmt: skip
+            self._fail(f"expected hidden_layer_sizes as a positive int or a sequence of positive ints, "
+                       f"got {self.hidden_layer_sizes!r}")  # fmt: skip
+        return [int(s) for s in sizes]
+
+    def _check_params(self):
+        """Validate every parameter (scikit-learn's rule: in fit, never in __init__)."""
+        if self.activation not in ACTIVATIONS:
+            self._fail(f"expected activation one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
+        if self.solver not in optim.NAMES:
+            self._fail(f"expected solver one of {', '.join(optim.NAMES)}, got {self.solver!r}")
+        real = lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool) and np.isfinite(v)  # noqa: E731
+        positive_int = lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0  # noqa: E731
+        if not (real(self.alpha) and self.alpha >= 0):
+            self._fail(f"expected alpha >= 0, got {self.alpha!r}")
+        if not (self.batch_size in ("auto", None) or positive_int(self.batch_size)):
+            self._fail(f"expected batch_size 'auto', None (full batch) or a positive int, got {self.batch_size!r}")
+        if self.learning_rate_init is not None and not (real(self.learning_rate_init) and self.learning_rate_init > 0):
+            self._fail(f"expected learning_rate_init > 0 or None, got {self.learning_rate_init!r}")
+        if not positive_int(self.max_iter):
+            self._fail(f"expected max_iter to be a positive int, got {self.max_iter!r}")
+        if not (real(self.tol) and self.tol >= 0):
+            self._fail(f"expected tol >= 0, got {self.tol!r}")
+        if not (real(self.validation_fraction) and 0 < self.validation_fraction < 1):
+            self._fail(f"expected validation_fraction in (0, 1), got {self.validation_fraction!r}")
+        if not positive_int(self.n_iter_no_change):
+            self._fail(f"expected n_iter_no_change to be a positive int, got {self.n_iter_no_change!r}")
+        if not (real(self.dropout) and 0 <= self.dropout < 1):
+            self._fail(f"expected dropout in [0, 1), got {self.dropout!r}")
+        if self.solver == "scg" and self.learning_rate_init is not None:
+            self._fail("solver 'scg' has no learning rate (its step comes from the curvature); "
+                       f"expected learning_rate_init=None, got {self.learning_rate_init!r}")  # fmt: skip
+        if self.solver == "lm" and (self.alpha or self.dropout or self.batch_norm):
+            self._fail("solver 'lm' (Levenberg-Marquardt) fits the squared residuals of a plain Dense "
+                       "network: expected alpha=0, dropout=0 and batch_norm=False, got "
+                       f"alpha={self.alpha!r}, dropout={self.dropout!r}, batch_norm={self.batch_norm!r}")  # fmt: skip
+        if self.solver in optim.FULL_BATCH and self.batch_size not in ("auto", None):
+            self._fail(f"solver {self.solver!r} is a full-batch method (defined on the whole training "
+                       f"set), got batch_size={self.batch_size!r}; pass batch_size='auto' or None")  # fmt: skip
+
+    # --- the network --------------------------------------------------------------------
+    def _build(self, n_in, n_out, output_activation, dtype, rng):
+        """A fresh network n_in -> hidden_layer_sizes -> n_out, its weights drawn from ``rng``."""
+        hidden = ACTIVATIONS[self.activation]
+        init = "he_uniform" if hidden in _RELU_LIKE else "glorot_uniform"
+        sizes = [n_in, *self._hidden_sizes()]
+        seed = lambda: int(rng.randint(np.iinfo(np.int32).max))  # noqa: E731
+        layers = []
+        for fan_in, fan_out in zip(sizes, sizes[1:]):
+            if self.batch_norm:  # Dense (no bias: beta takes its place) -> BatchNorm -> activation
+                layers += [nn.Dense(fan_in, fan_out, None, bias=False, init=init, seed=seed(), dtype=dtype),
+                           nn.BatchNorm(fan_out, dtype=dtype), nn.activation.get(hidden)]  # fmt: skip
+            else:
+                layers.append(nn.Dense(fan_in, fan_out, hidden, init=init, seed=seed(), dtype=dtype))
+            if self.dropout:
+                layers.append(nn.Dropout(self.dropout, seed=seed()))
+        layers.append(nn.Dense(sizes[-1], n_out, output_activation, init="glorot_uniform", seed=seed(), dtype=dtype))
+        return nn.Sequential(*layers)
+
+    def _start(self, n_features, dtype, rng):
+        """Build ``model_``, its loss and optimizer; reset the training record."""
+        self.model_ = self._build(n_features, self.n_outputs_, self.out_activation_, dtype, rng)
+        self._loss = L2Alpha(self._loss_name(), self.model_, self.alpha)
+        self._optimizer = optim.get(self.solver, self.model_.parameters(), self.learning_rate_init)
+        self.n_iter_, self.loss_curve_, self.validation_loss_curve_ = 0, [], None
+        self._partial_rng = rng  # partial_fit after fit goes on drawing from it
+
+    def _batch(self, n):
+        if self.solver in optim.FULL_BATCH or self.batch_size is None:
+            return None
+        return min(200 if self.batch_size == "auto" else self.batch_size, n)
+
+    def _train(self, X, T, stratify, rng):
+        """fit: a fresh network trained for up to max_iter epochs."""
+        self._start(X.shape[1], X.dtype, rng)
+        validation = None
+        if self.early_stopping:
+            counts = np.unique(stratify, return_counts=True)[1] if stratify is not None else None
+            stratify = stratify if counts is not None and counts.min() >= 2 else None
+            X, X_val, T, T_val = train_test_split(X, T, test_size=self.validation_fraction, stratify=stratify,
+                                                  random_state=rng.randint(np.iinfo(np.int32).max))  # fmt: skip
+            validation = (X_val, T_val)
+        monitor = "val_loss" if self.early_stopping else "loss"
+        stop = EarlyStopping(monitor, patience=self.n_iter_no_change, min_delta=self.tol,
+                             restore_best=self.early_stopping)  # fmt: skip
+        history = train(self.model_, X, T, loss=self._loss, optimizer=self._optimizer, epochs=self.max_iter,
+                        batch_size=self._batch(len(X)), shuffle=self.shuffle, validation_data=validation,
+                        callbacks=[stop], verbose=2 if self.verbose else 0,
+                        seed=rng.randint(np.iinfo(np.int32).max))  # fmt: skip
+        self.history_ = history
+        self.loss_curve_ = list(history.history.get("loss", []))
+        self.n_iter_ = len(self.loss_curve_)
+        if self.early_stopping:
+            self.validation_loss_curve_ = list(history.history.get("val_loss", []))
+        self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else float("nan")
+        if history.stop_reason is None:
+            warnings.warn(f"{type(self).__name__}: max_iter={self.max_iter} epochs ran and the "
+                          f"{'validation ' if self.early_stopping else ''}loss was still improving by more than "
+                          f"tol={self.tol:g}; raise max_iter for a converged fit", ConvergenceWarning, stacklevel=3)  # fmt: skip
+        return self
+
+    def _one_epoch(self, X, T):
+        """partial_fit: one more epoch over (X, T) with the same optimizer state."""
+        history = train(self.model_, X, T, loss=self._loss, optimizer=self._optimizer, epochs=1,
+                        batch_size=self._batch(len(X)), shuffle=self.shuffle, verbose=2 if self.verbose else 0,
+                        seed=self._partial_rng.randint(np.iinfo(np.int32).max))  # fmt: skip
+        self.history_ = history
+        self.loss_curve_ += history.history.get("loss", [])
+        self.n_iter_ = len(self.loss_curve_)
+        self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else float("nan")
+        return self
+
+    def _outputs(self, X):
+        """The network's outputs for X (checked like the training data), in eval mode."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=_FLOATS)
+        return self.model_.predict(X)
+
+    @property
+    def coefs_(self):
+        """The weight matrices as MLPClassifier lays them out: (fan_in, fan_out) per layer."""
+        check_is_fitted(self)
+        return [layer.W.data.T for _, layer in self.model_.named_modules() if isinstance(layer, nn.Dense)]
+
+    @property
+    def intercepts_(self):
+        """The bias vectors (zeros where batch normalisation's beta takes their place)."""
+        check_is_fitted(self)
+        dense = [layer for _, layer in self.model_.named_modules() if isinstance(layer, nn.Dense)]
+        return [np.zeros(d.out_features, d.W.dtype) if d.b is None else d.b.data for d in dense]
+
+
+class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
+    """A multi-layer perceptron classifier trained by backpropagation, with scikit-learn's
+    interface and MLPClassifier's parameter names.
+
+    Two classes: one sigmoid output unit and the binary cross-entropy; more: softmax outputs and
+    the cross-entropy (both through glassnet's fused, stable forms). With solver 'lm' the
+    outputs are trained on the squared error instead (Levenberg-Marquardt fits squared
+    residuals, as Hagan & Menhaj 1994 train classifiers).
+
+    Parameters (MLPClassifier's, where the concept is the same):
+        hidden_layer_sizes: units per hidden layer, e.g. (100,) or (64, 32).
+        activation: of the hidden units: 'identity', 'logistic', 'tanh', 'relu' (MLPClassifier's
+            names), or glassnet's 'sigmoid' (= 'logistic'), 'leaky_relu', 'elu', 'gelu',
+            'softplus', 'softsign'. ReLU-like units start He-uniform, the others Glorot-uniform.
+        solver: any glassnet optimizer by its one name: 'sgd', 'momentum', 'nesterov', 'adagrad',
+            'rmsprop', 'adadelta', 'adam', 'adamw', and the full-batch 'rprop+', 'rprop-',
+            'irprop+', 'irprop-', 'bfgs', 'lbfgs', 'scg', 'newton', 'lm'. (MLPClassifier's 'sgd'
+            uses Nesterov momentum 0.9 by default: that is glassnet's 'nesterov'.)
+        alpha: L2 penalty as scikit-learn defines it: alpha / (2 n) * sum W^2 added to the mean
+            loss of a batch of n samples, on the weights and not the biases.
+        batch_size: 'auto' = min(200, n_samples), an int, or None for full batch; full-batch
+            solvers always use the whole training set.
+        learning_rate_init: the optimizer's learning rate (for Rprop the initial step delta_0,
+            for BFGS/L-BFGS the first trial step, for Newton the step factor, for LM the initial
+            damping mu); None: the optimizer's default (Adam: 0.001). 'scg' takes none.
+        max_iter: epochs (full-batch solvers: iterations). shuffle: reshuffle every epoch.
+        random_state: int, RandomState or None: weights, shuffling, dropout, validation split.
+        tol, n_iter_no_change: training stops once the monitored loss (the training loss, or
+            with early_stopping the validation loss) has not fallen by more than tol for
+            n_iter_no_change epochs in a row.
+        early_stopping: hold out validation_fraction of the training data (stratified) and
+            return the network of the best validation loss.
+        verbose: print one line per epoch.
+    glassnet's own:
+        dropout: probability of dropping each hidden unit in training (0: no dropout layers).
+        batch_norm: batch normalisation between each hidden layer's linear part and activation.
+
+    Attributes: classes_, n_features_in_ (and feature_names_in_), n_outputs_, out_activation_,
+        n_iter_, loss_curve_ (training loss per epoch, the alpha penalty included),
+        validation_loss_curve_ (with early_stopping, else None), best_loss_, history_ (the last
+        glassnet History), model_ (the glassnet network), coefs_ and intercepts_ (as in
+        MLPClassifier).
+    """
+
+    def _loss_name(self):
+        if self.solver == "lm":
+            return "mse"
+        return "binary_cross_entropy" if len(self.classes_) == 2 else "cross_entropy"
+
+    def _set_classes(self, classes):
+        self.classes_ = classes
+        if len(classes) < 2:
+            self._fail(f"expected samples of at least 2 classes, got 1 class ({classes[0]!r}); "
+                       "a classifier cannot learn from one class")  # fmt: skip
+        self.n_outputs_ = 1 if len(classes) == 2 else len(classes)
+        self.out_activation_ = "sigmoid" if len(classes) == 2 else "softmax"
+
+    def _targets(self, index, dtype):
+        """What the network is trained on for class indices ``index``."""
+        if len(self.classes_) == 2:
+            return index.astype(dtype)
+        if self.solver == "lm":
+            return np.eye(len(self.classes_), dtype=dtype)[index]
+        return index
+
+    def fit(self, X, y):
+        """Train a fresh network on (X, y) for up to max_iter epochs; returns self."""
+        self._check_params()
+        X, y = validate_data(self, X, y, dtype=_FLOATS)
+        check_classification_targets(y)
+        classes, index = np.unique(y, return_inverse=True)
+        self._set_classes(classes)
+        rng = check_random_state(self.random_state)
+        return self._train(X, self._targets(index, X.dtype), index, rng)
+
+    def _index(self, y):
+        """Class indices of labels y, which must all be in classes_."""
+        index = np.searchsorted(self.classes_, y)
+        index = np.minimum(index, len(self.classes_) - 1)
+        unknown = self.classes_[index] != y
+        if unknown.any():
+            self._fail(f"expected labels among classes_ {self.classes_.tolist()}, got {y[unknown][:1].tolist()[0]!r}")
+        return index
+
+    @available_if(_is_stochastic)
+    def partial_fit(self, X, y, classes=None):
+        """One epoch over (X, y), continuing from the current network and optimizer state.
+        The first call builds the network and needs ``classes`` (every label y will ever hold);
+        only for stochastic solvers (the full-batch ones are defined on the whole training set).
+        """
+        first = not hasattr(self, "model_")
+        if first:
+            self._check_params()
+            if classes is None:
+                self._fail("expected classes (all labels) on the first call to partial_fit, got None")
+        X, y = validate_data(self, X, y, dtype=_FLOATS, reset=first)
+        check_classification_targets(y)
+        if first:
+            self._set_classes(np.unique(classes))
+            rng = check_random_state(self.random_state)
+            self._start(X.shape[1], X.dtype, rng)
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            self._fail(f"expected classes={self.classes_.tolist()} as on the first call, got {np.asarray(classes).tolist()}")
+        X = X.astype(self.model_.dtype, copy=False)
+        return self._one_epoch(X, self._targets(self._index(y), X.dtype))
+
+    def predict_proba(self, X):
+        """Class probabilities (samples, classes), columns in the order of classes_."""
+        out = self._outputs(X)
+        if len(self.classes_) == 2:
+            p = out.reshape(-1)
+            return np.column_stack([1 - p, p])
+        return out
+
+    def predict_log_proba(self, X):
+        """log of predict_proba."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """The most probable class of each sample."""
+        proba = self.predict_proba(X)  # first: it raises NotFittedError before fit
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+class NeuralNetRegressor(RegressorMixin, _NeuralNet):
+    """A multi-layer perceptron regressor: linear output units trained on the mean squared
+    error, with scikit-learn's interface and MLPRegressor's parameter names (see
+    ``NeuralNetClassifier`` for every parameter). y may have one column or several; predict
+    returns (samples,) when y was 1-D and (samples, outputs) when it was 2-D.
+
+    Attributes: n_features_in_ (and feature_names_in_), n_outputs_, n_iter_, loss_curve_ (the mean
+    squared error per epoch, the alpha penalty included), validation_loss_curve_, best_loss_,
+    history_, model_, coefs_, intercepts_.
+    """
+
+    def _loss_name(self):
+        return "mse"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _targets(self, X, y, reset):
+        y = np.asarray(y, dtype=X.dtype)
+        if reset:
+            self._y_ndim, self.out_activation_ = y.ndim, "identity"
+            self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+        elif (1 if y.ndim == 1 else y.shape[1]) != self.n_outputs_:
+            self._fail(f"expected y with {self.n_outputs_} output(s) as on the first call, got shape {y.shape}")
+        return y
+
+    def fit(self, X, y):
+        """Train a fresh network on (X, y) for up to max_iter epochs; returns self."""
+        self._check_params()
+        X, y = validate_data(self, X, y, dtype=_FLOATS, multi_output=True, y_numeric=True)
+        T = self._targets(X, y, reset=True)
+        return self._train(X, T, None, check_random_state(self.random_state))
+
+    @available_if(_is_stochastic)
+    def partial_fit(self, X, y):
+        """One epoch over (X, y), continuing from the current network and optimizer state (only
+        for stochastic solvers)."""
+        first = not hasattr(self, "model_")
+        if first:
+            self._check_params()
+        X, y = validate_data(self, X, y, dtype=_FLOATS, multi_output=True, y_numeric=True, reset=first)
+        if first:
+            T = self._targets(X, y, reset=True)
+            rng = check_random_state(self.random_state)
+            self._start(X.shape[1], X.dtype, rng)
+        else:
+            X = X.astype(self.model_.dtype, copy=False)
+            T = self._targets(X, y, reset=False)
+        return self._one_epoch(X, T)
+
+    def predict(self, X):
+        """The network's outputs: (samples,) if y was 1-D in fit, else (samples, outputs)."""
+        out = self._outputs(X)
+        return out.reshape(-1) if self._y_ndim == 1 else out.reshape(len(out), -1)
