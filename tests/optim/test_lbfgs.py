@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-import glassnet as gn
 from glassnet import Tensor
 from glassnet.nn import Parameter
 from glassnet.optim.lbfgs import BFGS, LBFGS
@@ -88,20 +87,6 @@ def test_lbfgs_trajectory_matches_torch_on_a_quadratic():
         opt.step(closure)
         topt.step(tclosure)
         np.testing.assert_allclose(w.data, q.detach().numpy(), rtol=1e-10, atol=1e-12)
-
-
-@pytest.mark.parametrize("cls", [BFGS, LBFGS])
-def test_trains_an_mlp_full_batch_and_refuses_mini_batches(cls):
-    rng = np.random.default_rng(0)
-    X = rng.uniform(-1, 1, (40, 2))
-    y = np.sin(2 * X[:, :1]) + X[:, 1:]
-    model = gn.nn.Sequential(gn.nn.Dense(2, 6, "tanh", seed=0, dtype=np.float64),
-                             gn.nn.Dense(6, 1, seed=1, dtype=np.float64))  # fmt: skip
-    opt = cls(model.parameters())
-    with pytest.raises(ValueError, match="pass batch_size=None"):
-        gn.fit(model, X, y, loss="mse", optimizer=opt, batch_size=10, verbose=0)
-    losses = gn.fit(model, X, y, loss="mse", optimizer=opt, batch_size=None, epochs=40, verbose=0).history["loss"]
-    assert losses[-1] < 0.05 * losses[0]
 
 
 def test_bad_hyperparameters_name_the_culprit():

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-import glassnet as gn
 from glassnet.nn import Parameter
 from glassnet.optim.newton import Newton
 
@@ -26,19 +25,6 @@ def test_indefinite_hessian_still_descends():
     before = float(closure().data)
     opt.step(closure)
     assert float(closure().data) < before
-
-
-def test_trains_an_mlp_full_batch_and_refuses_mini_batches():
-    rng = np.random.default_rng(0)
-    X = rng.uniform(-1, 1, (40, 2))
-    y = np.sin(2 * X[:, :1]) + X[:, 1:]
-    model = gn.nn.Sequential(gn.nn.Dense(2, 4, "tanh", seed=0, dtype=np.float64),
-                             gn.nn.Dense(4, 1, seed=1, dtype=np.float64))  # fmt: skip
-    opt = Newton(model.parameters(), damping=1e-3)
-    with pytest.raises(ValueError, match="pass batch_size=None"):
-        gn.fit(model, X, y, loss="mse", optimizer=opt, batch_size=10, verbose=0)
-    losses = gn.fit(model, X, y, loss="mse", optimizer=opt, batch_size=None, epochs=15, verbose=0).history["loss"]
-    assert losses[-1] < 0.05 * losses[0]
 
 
 def test_bad_hyperparameters_name_the_culprit():
