@@ -29,3 +29,12 @@ def test_trains_an_mlp_full_batch_and_refuses_mini_batches(name):
     history = gn.fit(model, X, y, loss="mse", optimizer=opt, batch_size=None, epochs=EPOCHS[name], verbose=0)
     losses = history.history["loss"]
     assert losses[-1] < 0.05 * losses[0], (losses[0], losses[-1])
+
+
+@pytest.mark.parametrize("name", ["bfgs", "lbfgs", "scg", "newton", "lm"])
+def test_whole_vector_methods_refuse_a_per_parameter_update(name):
+    w = gn.nn.Parameter(np.ones(3))
+    opt = optim.get(name, [w])
+    with pytest.raises(TypeError, match=r"updates the whole weight vector.*call step\(closure\)"):
+        opt.update(w.data, np.ones(3), {})
+    assert w.data.tolist() == [1.0, 1.0, 1.0]

@@ -117,8 +117,9 @@ class LevenbergMarquardt(Optimizer):
             trial = r @ r
         return bool(trial < error)
 
-    def update(self, w, g, state):  # pragma: no cover - LM overrides step
-        raise NotImplementedError("LevenbergMarquardt updates in step(closure)")
+    def update(self, w, g, state):
+        raise TypeError("LevenbergMarquardt updates the whole weight vector from the residuals' Jacobian: "
+                        "call step(closure)")  # fmt: skip
 
     def __repr__(self):
         return (f"LevenbergMarquardt(mu={self.mu:g}, mu_increase={self.mu_increase:g}, "
