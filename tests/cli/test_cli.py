@@ -493,3 +493,14 @@ def test_a_full_batch_optimizer_trains_full_batch_unless_told_otherwise(tmp_path
                  "--out", str(tmp_path / "n.npz")])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 2 and "RpropPlus is a full-batch method" in err and "pass batch_size=None" in err
+
+
+def test_levenberg_marquardt_by_name_on_a_squared_error_recipe_only(tmp_path, capsys):
+    # xor's recipe trains on 'sse': LM solves it (seed 0); moons' trains on cross-entropy: refused
+    assert main(["train", "--data", "xor", "--optimizer", "lm", "--epochs", "50", "--out", str(tmp_path / "x.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "lm (lr 0.5), loss sse, 50 epochs, full batch" in out and "test accuracy: 1.0000" in out
+    code = main(["train", "--data", "moons", "--optimizer", "lm", "--epochs", "1", "--out", str(tmp_path / "m.npz")])
+    err = capsys.readouterr().err
+    assert code == 2 and "optimizer 'lm' (LevenbergMarquardt) minimises a sum of squared residuals" in err
+    assert "expected loss 'sse' or 'mse', got 'binary_cross_entropy'" in err and not (tmp_path / "m.npz").exists()
