@@ -60,6 +60,19 @@ class L2Alpha(WeightPenalty):
         return f"L2Alpha({self.base!r}, alpha={self.l2})"
 
 
+def _real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and bool(np.isfinite(value))
+
+
+def _positive_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0
+
+
+def _draw_seed(rng):
+    """An int seed for glassnet from scikit-learn's RandomState ``rng``."""
+    return int(rng.randint(np.iinfo(np.int32).max))
+
+
 def _is_stochastic(estimator):
     """partial_fit exists for the stochastic solvers only (as in MLPClassifier)."""
     return estimator.solver not in optim.FULL_BATCH
@@ -112,23 +125,21 @@ class _NeuralNet(BaseEstimator):
             self._fail(f"expected activation one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
         if self.solver not in optim.NAMES:
             self._fail(f"expected solver one of {', '.join(optim.NAMES)}, got {self.solver!r}")
-        real = lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool) and np.isfinite(v)  # noqa: E731
-        positive_int = lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0  # noqa: E731
-        if not (real(self.alpha) and self.alpha >= 0):
+        if not (_real(self.alpha) and self.alpha >= 0):
             self._fail(f"expected alpha >= 0, got {self.alpha!r}")
-        if not (self.batch_size in ("auto", None) or positive_int(self.batch_size)):
+        if not (self.batch_size in ("auto", None) or _positive_int(self.batch_size)):
             self._fail(f"expected batch_size 'auto', None (full batch) or a positive int, got {self.batch_size!r}")
-        if self.learning_rate_init is not None and not (real(self.learning_rate_init) and self.learning_rate_init > 0):
+        if self.learning_rate_init is not None and not (_real(self.learning_rate_init) and self.learning_rate_init > 0):
             self._fail(f"expected learning_rate_init > 0 or None, got {self.learning_rate_init!r}")
-        if not positive_int(self.max_iter):
+        if not _positive_int(self.max_iter):
             self._fail(f"expected max_iter to be a positive int, got {self.max_iter!r}")
-        if not (real(self.tol) and self.tol >= 0):
+        if not (_real(self.tol) and self.tol >= 0):
             self._fail(f"expected tol >= 0, got {self.tol!r}")
-        if not (real(self.validation_fraction) and 0 < self.validation_fraction < 1):
+        if not (_real(self.validation_fraction) and 0 < self.validation_fraction < 1):
             self._fail(f"expected validation_fraction in (0, 1), got {self.validation_fraction!r}")
-        if not positive_int(self.n_iter_no_change):
+        if not _positive_int(self.n_iter_no_change):
             self._fail(f"expected n_iter_no_change to be a positive int, got {self.n_iter_no_change!r}")
-        if not (real(self.dropout) and 0 <= self.dropout < 1):
+        if not (_real(self.dropout) and 0 <= self.dropout < 1):
             self._fail(f"expected dropout in [0, 1), got {self.dropout!r}")
         if self.solver == "scg" and self.learning_rate_init is not None:
             self._fail("solver 'scg' has no learning rate (its step comes from the curvature); "
@@ -147,17 +158,17 @@ class _NeuralNet(BaseEstimator):
         hidden = ACTIVATIONS[self.activation]
         init = "he_uniform" if hidden in _RELU_LIKE else "glorot_uniform"
         sizes = [n_in, *self._hidden_sizes()]
-        seed = lambda: int(rng.randint(np.iinfo(np.int32).max))  # noqa: E731
         layers = []
         for fan_in, fan_out in zip(sizes, sizes[1:]):
             if self.batch_norm:  # Dense (no bias: beta takes its place) -> BatchNorm -> activation
-                layers += [nn.Dense(fan_in, fan_out, None, bias=False, init=init, seed=seed(), dtype=dtype),
+                layers += [nn.Dense(fan_in, fan_out, None, bias=False, init=init, seed=_draw_seed(rng), dtype=dtype),
                            nn.BatchNorm(fan_out, dtype=dtype), nn.activation.get(hidden)]  # fmt: skip
             else:
-                layers.append(nn.Dense(fan_in, fan_out, hidden, init=init, seed=seed(), dtype=dtype))
+                layers.append(nn.Dense(fan_in, fan_out, hidden, init=init, seed=_draw_seed(rng), dtype=dtype))
             if self.dropout:
-                layers.append(nn.Dropout(self.dropout, seed=seed()))
-        layers.append(nn.Dense(sizes[-1], n_out, output_activation, init="glorot_uniform", seed=seed(), dtype=dtype))
+                layers.append(nn.Dropout(self.dropout, seed=_draw_seed(rng)))
+        layers.append(nn.Dense(sizes[-1], n_out, output_activation, init="glorot_uniform", seed=_draw_seed(rng),
+                               dtype=dtype))  # fmt: skip
         return nn.Sequential(*layers)
 
     def _start(self, n_features, dtype, rng):
@@ -181,7 +192,7 @@ class _NeuralNet(BaseEstimator):
             counts = np.unique(stratify, return_counts=True)[1] if stratify is not None else None
             stratify = stratify if counts is not None and counts.min() >= 2 else None
             X, X_val, T, T_val = train_test_split(X, T, test_size=self.validation_fraction, stratify=stratify,
-                                                  random_state=rng.randint(np.iinfo(np.int32).max))  # fmt: skip
+                                                  random_state=_draw_seed(rng))  # fmt: skip
             validation = (X_val, T_val)
         monitor = "val_loss" if self.early_stopping else "loss"
         stop = EarlyStopping(monitor, patience=self.n_iter_no_change, min_delta=self.tol,
@@ -189,7 +200,7 @@ class _NeuralNet(BaseEstimator):
         history = train(self.model_, X, T, loss=self._loss, optimizer=self._optimizer, epochs=self.max_iter,
                         batch_size=self._batch(len(X)), shuffle=self.shuffle, validation_data=validation,
                         callbacks=[stop], verbose=2 if self.verbose else 0,
-                        seed=rng.randint(np.iinfo(np.int32).max))  # fmt: skip
+                        seed=_draw_seed(rng))  # fmt: skip
         self.history_ = history
         self.loss_curve_ = list(history.history.get("loss", []))
         self.n_iter_ = len(self.loss_curve_)
@@ -199,14 +210,15 @@ class _NeuralNet(BaseEstimator):
         if history.stop_reason is None:
             warnings.warn(f"{type(self).__name__}: max_iter={self.max_iter} epochs ran and the "
                           f"{'validation ' if self.early_stopping else ''}loss was still improving by more than "
-                          f"tol={self.tol:g}; raise max_iter for a converged fit", ConvergenceWarning, stacklevel=3)  # fmt: skip
+                          f"tol={self.tol:g}; raise max_iter for a converged fit",
+                          ConvergenceWarning, stacklevel=3)  # fmt: skip
         return self
 
     def _one_epoch(self, X, T):
         """partial_fit: one more epoch over (X, T) with the same optimizer state."""
         history = train(self.model_, X, T, loss=self._loss, optimizer=self._optimizer, epochs=1,
                         batch_size=self._batch(len(X)), shuffle=self.shuffle, verbose=2 if self.verbose else 0,
-                        seed=self._partial_rng.randint(np.iinfo(np.int32).max))  # fmt: skip
+                        seed=_draw_seed(self._partial_rng))  # fmt: skip
         self.history_ = history
         self.loss_curve_ += history.history.get("loss", [])
         self.n_iter_ = len(self.loss_curve_)
@@ -335,7 +347,8 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
             rng = check_random_state(self.random_state)
             self._start(X.shape[1], X.dtype, rng)
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            self._fail(f"expected classes={self.classes_.tolist()} as on the first call, got {np.asarray(classes).tolist()}")
+            self._fail(f"expected classes={self.classes_.tolist()} as on the first call, "
+                       f"got {np.asarray(classes).tolist()}")  # fmt: skip
         X = X.astype(self.model_.dtype, copy=False)
         return self._one_epoch(X, self._targets(self._index(y), X.dtype))
 
