@@ -194,8 +194,14 @@ def test_partial_fit_errors_and_availability():
     assert clf.n_outputs_ == 3  # the classes, not the labels of the first batch, fix the outputs
     with pytest.raises(ValueError, match=r"expected labels among classes_ \[0, 1, 2\], got 7"):
         clf.partial_fit(X[:3], [0, 1, 7])
+    with pytest.raises(ValueError, match=r"expected classes=\[0, 1, 2\] as on the first call, got \[0, 1\]"):
+        clf.partial_fit(X[:3], [0, 1, 1], classes=[0, 1])
     with pytest.raises(AttributeError, match="partial_fit"):
         NeuralNetClassifier(solver="irprop+").partial_fit(X, y, classes=[0, 1, 2])
+    reg = NeuralNetRegressor().partial_fit(X, np.column_stack([y, y]))
+    with pytest.raises(ValueError, match=r"expected y with 2 output\(s\) as on the first call, got shape \(150,\)"):
+        reg.partial_fit(X, y)
+    assert reg.n_iter_ == 1
 
 
 @pytest.mark.parametrize(
