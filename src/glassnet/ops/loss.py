@@ -97,14 +97,16 @@ class BinaryCrossEntropy(Op):
 class SigmoidBinaryCrossEntropy(Op):
     """Binary cross-entropy on logits x, fused with the sigmoid a = 1 / (1 + exp(-x)):
 
-        E = sum [max(x, 0) - x y + ln(1 + exp(-|x|))]   (equal to the BCE of a; never overflows)
+        E = sum [ln(1 + exp(x)) - x y]    (equal to the BCE of a; ln(1 + exp(x)) is evaluated
+                                          as logaddexp(0, x) = max(x, 0) + ln(1 + exp(-|x|)),
+                                          which never overflows)
         delta = (a - y) / divisor,  divisor = number of elements for "mean" (torch's
         BCEWithLogitsLoss).
     """
 
     def forward(self, x, y, reduction):
         self.x, self.y, self.n = x, y, _divisor(reduction, x.size)
-        return (xp.maximum(x, 0) - x * y + xp.log1p(xp.exp(-xp.abs(x)))).sum() / self.n
+        return (xp.logaddexp(x.dtype.type(0), x) - x * y).sum() / self.n
 
     def backward(self, grad_out):
         a = 0.5 * (1.0 + xp.tanh(0.5 * self.x))

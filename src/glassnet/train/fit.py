@@ -1,5 +1,6 @@
 """``fit`` and ``evaluate``: the training loop written out."""
 
+import math
 import warnings
 
 import numpy as np
@@ -208,8 +209,11 @@ class _Run:
         safe_weights = [p.data.copy() for p in self.params]  # kept in case the loss diverges
         total_loss, totals = 0.0, [0.0] * len(metric_fns)
         for batch, (start, stop) in enumerate(spans):
-            index = order[start:stop] if order is not None else slice(start, stop)
-            xb, yb = self.X[index], self.y[index]
+            if order is None:
+                xb, yb = self.X[start:stop], self.y[start:stop]
+            else:  # take: a third of X[index]'s time on small batches
+                index = order[start:stop]
+                xb, yb = self.X.take(index, axis=0), self.y.take(index, axis=0)
             if self.augment is not None:
                 xb, yb = self.augment(xb, yb, self.rng)
             xb = Tensor(xb)
@@ -222,7 +226,7 @@ class _Run:
             else:
                 value, out = self.forward_backward(xb, yb)
             batch_loss = float(value.data)
-            if not np.isfinite(batch_loss):
+            if not math.isfinite(batch_loss):
                 return self.diverged(safe_weights, f"the loss became {batch_loss} at epoch {epoch + 1}, batch {batch + 1}")
             if not opt.needs_closure:
                 opt.step()
