@@ -1,6 +1,6 @@
 """Exceptions and warnings that glassnet raises."""
 
-__all__ = ["ShapeError", "GradcheckError", "ConvergenceWarning", "FileFormatError"]
+__all__ = ["ShapeError", "GradcheckError", "ConvergenceWarning", "FileFormatError", "NotFittedError"]
 
 
 class ShapeError(ValueError):
@@ -17,3 +17,8 @@ class ConvergenceWarning(UserWarning):
 
 class FileFormatError(ValueError):
     """A file is not a glassnet model file, is truncated, or has a newer format."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A model or transform was used before ``fit``. Like scikit-learn's NotFittedError (the same
+    two bases), so ``except ValueError`` and ``except AttributeError`` both catch it."""

@@ -9,7 +9,7 @@ from glassnet.data import (
     train_test_split,
     train_val_test_split,
 )
-from glassnet.errors import ShapeError
+from glassnet.errors import NotFittedError, ShapeError
 
 
 def test_standardizer_learns_train_stats_and_keeps_float32(rng):
@@ -38,7 +38,7 @@ def test_standardizer_converts_integers_and_keeps_float64():
 
 def test_standardizer_errors():
     with pytest.raises(
-        RuntimeError, match=r"Standardizer.transform: expected a fitted Standardizer"
+        NotFittedError, match=r"Standardizer.transform: expected a fitted Standardizer"
     ):
         Standardizer().transform(np.ones((2, 2)))
     with pytest.raises(ShapeError, match=r"Standardizer.transform: expected rows of shape \(3,\)"):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from glassnet.data import and_gate, or_gate, xor
-from glassnet.errors import ConvergenceWarning, ShapeError
+from glassnet.errors import ConvergenceWarning, NotFittedError, ShapeError
 from glassnet.models import Perceptron
 
 
@@ -125,7 +125,7 @@ def test_bad_inputs_are_named():
         Perceptron().fit(bad, y)
     with pytest.raises(TypeError, match=r"Perceptron.fit: expected numeric X"):
         Perceptron().fit(np.array([["a", "b"]] * 4), y)
-    with pytest.raises(ValueError, match=r"Perceptron: expected a fitted model"):
+    with pytest.raises(NotFittedError, match=r"Perceptron: expected a fitted model"):
         Perceptron().predict(X)
     with pytest.raises(
         ShapeError, match=r"Perceptron.predict: expected X with 2 features \(as in fit\), got 3"
@@ -142,3 +142,14 @@ def test_bad_inputs_are_named():
 def test_bad_hyperparameters_are_refused_at_construction(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Perceptron(**kwargs)
+
+
+@pytest.mark.parametrize("name", ["Perceptron", "Adaline", "LogisticRegression", "LinearRegression"])
+def test_every_classic_model_says_not_fitted_as_scikit_learn_does(name):
+    import glassnet.models
+
+    model = getattr(glassnet.models, name)()
+    with pytest.raises(NotFittedError, match=rf"{name}: expected a fitted model, got an unfitted one") as info:
+        model.predict(np.ones((2, 2)))
+    assert isinstance(info.value, ValueError) and isinstance(info.value, AttributeError)
+    assert not hasattr(model, "w_")  # hasattr sees the AttributeError side: nothing fitted

@@ -9,7 +9,7 @@ dtype.
 import numpy as np
 
 from ..backend import as_rng, default_dtype
-from ..errors import ShapeError
+from ..errors import NotFittedError, ShapeError
 
 __all__ = ["MinMaxScaler", "Standardizer", "from_one_hot", "one_hot", "train_test_split",
            "train_val_test_split"]  # fmt: skip
@@ -42,7 +42,7 @@ class _Scaler:
 
     def _check_fitted(self, who, X):
         if self._offset is None:
-            raise RuntimeError(f"{who}: expected a fitted {type(self).__name__}, got an unfitted "
+            raise NotFittedError(f"{who}: expected a fitted {type(self).__name__}, got an unfitted "
                                "one; call fit(X_train) first")  # fmt: skip
         X = _as_float(who, X)
         if X.shape[1:] != self._offset.shape:

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 
 from ..backend import as_rng
-from ..errors import ConvergenceWarning, ShapeError
+from ..errors import ConvergenceWarning, NotFittedError, ShapeError
 from ..train.checks import as_features, as_targets
 
 __all__ = ["Perceptron"]
@@ -148,9 +148,7 @@ def _check_fitted(model, attribute):
     """Raise if ``model`` has not been fitted (its ``attribute`` is missing)."""
     if not hasattr(model, attribute):
         name = type(model).__name__
-        raise ValueError(
-            f"{name}: expected a fitted model, got an unfitted one; call fit(X, y) first"
-        )
+        raise NotFittedError(f"{name}: expected a fitted model, got an unfitted one; call fit(X, y) first")
 
 
 def _count(n, noun):
