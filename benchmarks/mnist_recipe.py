@@ -48,8 +48,9 @@ def build(seed):
 
 
 def build_parity(seed):
-    """The parity test's network (tests/e2e/test_mnist.py): 784-256-128-10 ReLU, initialised as
-    torch initialises nn.Linear (W and b from uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)))."""
+    """The parity test's network (tests/e2e/test_mnist.py imports it from here): 784-256-128-10
+    ReLU with a linear output layer (logits), initialised as torch initialises nn.Linear (W and
+    b from uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)))."""
     rng = np.random.default_rng(seed)
     layers = []
     for n_in, n_out, activation in ((784, 256, "relu"), (256, 128, "relu"), (128, 10, None)):

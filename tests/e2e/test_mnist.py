@@ -5,20 +5,9 @@ import pytest
 
 import glassnet as gn
 from glassnet import nn
+
+from benchmarks.mnist_recipe import build_parity as parity_mlp  # one definition: benchmark --parity runs it
 from tests.conftest import shared_data
-
-
-def parity_mlp(seed):
-    """784-256-128-10 ReLU with a linear output layer (logits), initialised as the torch reference
-    initialises nn.Linear: W and b from uniform(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
-    rng = np.random.default_rng(seed)
-    layers = []
-    for n_in, n_out, activation in ((784, 256, "relu"), (256, 128, "relu"), (128, 10, None)):
-        r = 1 / np.sqrt(n_in)
-        layer = nn.Dense(n_in, n_out, activation, init=nn.init.Uniform(r), seed=rng)
-        layer.b.data[...] = rng.uniform(-r, r, n_out)
-        layers.append(layer)
-    return nn.Sequential(*layers)
 
 
 def test_mlp_on_the_embedded_subset_passes_an_accuracy_floor():
