@@ -88,24 +88,9 @@ def fit(model, X, y, *, loss, optimizer="adam", lr=None, epochs=10, batch_size=3
         raise ValueError(f"fit: expected lr > 0, got {lr!r}")
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"fit: expected validation_split in [0, 1), got {validation_split!r}")
-    X, y = _prepare("fit", model, X, y, loss_fn)
-    if validation_data is None and validation_split > 0:
-        n_val = int(round(len(X) * validation_split))
-        if not 0 < n_val < len(X):
-            raise ValueError(f"fit: validation_split={validation_split} leaves no training or no validation samples for {len(X)} samples")
-        X, y, validation_data = X[:-n_val], y[:-n_val], (X[-n_val:], y[-n_val:])
-    if validation_data is not None:
-        validation_data = _prepare("fit (validation_data)", model, *validation_data, loss_fn)
+    X, y, validation_data = _training_data(model, X, y, validation_data, validation_split, loss_fn)
     opt = optim.get(optimizer, model.parameters(), lr)
-    # Levenberg-Marquardt fits residuals, so it takes squared-error losses only
-    if getattr(opt, "needs_residuals", False) and getattr(loss_fn, "name", None) not in ("sse", "mse"):
-        raise ValueError(f"fit: optimizer 'lm' ({type(opt).__name__}) minimises a sum of squared residuals; "
-                         f"expected loss 'sse' or 'mse', got {loss!r}")  # fmt: skip
-    if getattr(opt, "full_batch", False) and batch_size is not None and batch_size < len(X):
-        raise ValueError(
-            f"fit: {type(opt).__name__} is a full-batch method (defined on the whole training set), "
-            f"got batch_size={batch_size} for {len(X)} samples; pass batch_size=None"
-        )
+    _check_optimizer(opt, loss, loss_fn, batch_size, len(X))
     callbacks = list(callbacks) + ([ProgressBar()] if verbose == 1 else [EpochLogger()] if verbose == 2 else [])
     if augment is not None and not callable(augment):
         raise TypeError(f"fit: expected augment to be a callable (X, y, rng) -> (X, y), got {augment!r}")
@@ -145,6 +130,32 @@ def fit(model, X, y, *, loss, optimizer="adam", lr=None, epochs=10, batch_size=3
     for hook in hooks["on_train_end"]:
         hook({})
     return state.history
+
+
+def _training_data(model, X, y, validation_data, validation_split, loss_fn):
+    """(X, y, validation_data) checked and converted; a validation_split is cut off the end."""
+    X, y = _prepare("fit", model, X, y, loss_fn)
+    if validation_data is None and validation_split > 0:
+        n_val = int(round(len(X) * validation_split))
+        if not 0 < n_val < len(X):
+            raise ValueError(f"fit: validation_split={validation_split} leaves no training or no validation samples for {len(X)} samples")
+        X, y, validation_data = X[:-n_val], y[:-n_val], (X[-n_val:], y[-n_val:])
+    if validation_data is not None:
+        validation_data = _prepare("fit (validation_data)", model, *validation_data, loss_fn)
+    return X, y, validation_data
+
+
+def _check_optimizer(opt, loss, loss_fn, batch_size, n):
+    """Refuse what an optimizer is not defined for: Levenberg-Marquardt fits residuals, so it
+    takes squared-error losses only; a full-batch method takes the whole training set."""
+    if getattr(opt, "needs_residuals", False) and getattr(loss_fn, "name", None) not in ("sse", "mse"):
+        raise ValueError(f"fit: optimizer 'lm' ({type(opt).__name__}) minimises a sum of squared residuals; "
+                         f"expected loss 'sse' or 'mse', got {loss!r}")  # fmt: skip
+    if getattr(opt, "full_batch", False) and batch_size is not None and batch_size < n:
+        raise ValueError(
+            f"fit: {type(opt).__name__} is a full-batch method (defined on the whole training set), "
+            f"got batch_size={batch_size} for {n} samples; pass batch_size=None"
+        )
 
 
 class _Run:
