@@ -14,7 +14,7 @@ import pytest
 
 import glassnet as gn
 from glassnet import nn, ops
-from glassnet.autodiff import Op, graph, hessian, hvp, jvp
+from glassnet.autodiff import Op, graph, hessian, hessian_from_gradient, hvp, jvp
 from glassnet.errors import ShapeError
 from tests.conftest import require
 from tests.ops.specs import SPECS
@@ -318,3 +318,14 @@ def test_hvp_names_the_mistake():
     np.testing.assert_array_equal(
         hvp(lambda w: (w * w).sum(), np.ones(3), np.zeros(3)), np.zeros(3)
     )
+
+
+def test_hessian_from_gradient_of_a_quadratic_is_its_matrix():
+    # grad of 1/2 x^T A x - b^T x is A x - b, so H = A (up to rounding); seed 0
+    rng = np.random.default_rng(0)
+    M = rng.normal(size=(5, 5))
+    A, b = M @ M.T + np.eye(5), rng.normal(size=5)
+    H = hessian_from_gradient(lambda x: A @ x - b, rng.normal(size=5))
+    np.testing.assert_allclose(H, A, rtol=1e-8, atol=1e-8)
+    with pytest.raises(ValueError, match=r"hessian_from_gradient: expected eps > 0, got 0"):
+        hessian_from_gradient(lambda x: A @ x - b, np.zeros(5), eps=0)

@@ -1,7 +1,7 @@
 """Automatic differentiation: ``Tensor``, the reverse walk, grad mode, gradcheck, and forward
 mode (``jvp``) with Hessian-vector products (``hvp``, ``hessian``)."""
 
-from .forward import hessian, hvp, jvp
+from .forward import hessian, hessian_from_gradient, hvp, jvp
 from .gradcheck import gradcheck, numerical_grad
 from .graph import Op, backward, enable_grad, is_grad_enabled, no_grad
 from .tensor import Tensor, tensor
@@ -19,4 +19,5 @@ __all__ = [
     "jvp",
     "hvp",
     "hessian",
+    "hessian_from_gradient",
 ]

@@ -21,7 +21,7 @@ from . import graph
 from .graph import enable_grad, no_grad
 from .tensor import Tensor
 
-__all__ = ["jvp", "hvp", "hessian"]
+__all__ = ["jvp", "hvp", "hessian", "hessian_from_gradient"]
 
 
 class _Tangents:
@@ -170,6 +170,11 @@ def hvp(f, x, v, eps=None):
         ShapeError: v's shape differs from x's.  ValueError: eps <= 0, or f is not scalar.
     """
     (x,), (v,), _ = _as_tuple("hvp", x, v)
+    return _central_difference("hvp", lambda z: _grad(f, z), x, v, eps)
+
+
+def _central_difference(who, grad, x, v, eps):
+    """(grad(x + eps v) - grad(x - eps v)) / (2 eps), with hvp's default eps for None."""
     norm_v = float(np.linalg.norm(v))
     if norm_v == 0.0:
         return xp.zeros_like(x)
@@ -177,9 +182,9 @@ def hvp(f, x, v, eps=None):
         u = float(np.finfo(x.dtype).eps)
         eps = u ** (1 / 3) * (1.0 + float(np.linalg.norm(x))) / norm_v
     elif not eps > 0:
-        raise ValueError(f"hvp: expected eps > 0, got {eps!r}")
+        raise ValueError(f"{who}: expected eps > 0, got {eps!r}")
     step = x.dtype.type(eps) * v
-    plus, minus = _grad(f, x + step), _grad(f, x - step)
+    plus, minus = grad(x + step), grad(x - step)
     return (plus - minus) / x.dtype.type(2 * eps)
 
 
@@ -195,9 +200,30 @@ def hessian(f, x, eps=None):
         H, an (x.size, x.size) array of x's dtype; symmetric up to the finite-difference error.
     """
     x = x.data if isinstance(x, Tensor) else xp.asarray(x)
+    return _columns("hessian", lambda z: _grad(f, z), x, eps)
+
+
+def hessian_from_gradient(grad, x, eps=None):
+    """The full Hessian from a gradient function, by the central differences of ``hvp``:
+
+        H[:, k] = (grad(x + eps e_k) - grad(x - eps e_k)) / (2 eps)
+
+    For a gradient that is not a function of one Tensor, e.g. a closure that sets a model's
+    parameters from the flat vector x and backpropagates (Newton's method does this).
+
+    Args:
+        grad: callable taking an array of x's shape and returning the gradient there (same
+            shape). x: the point, a floating array. eps: as for ``hvp``.
+    Returns:
+        H, an (x.size, x.size) array of x's dtype; symmetric up to the finite-difference error.
+    """
+    return _columns("hessian_from_gradient", grad, xp.asarray(x), eps)
+
+
+def _columns(who, grad, x, eps):
     columns = []
     for k in range(x.size):
         e_k = xp.zeros(x.size, x.dtype)
         e_k[k] = 1.0
-        columns.append(hvp(f, x, e_k.reshape(x.shape), eps).reshape(-1))
+        columns.append(_central_difference(who, grad, x, e_k.reshape(x.shape), eps).reshape(-1))
     return xp.stack(columns, axis=1)

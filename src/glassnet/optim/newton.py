@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..autodiff import hessian_from_gradient
 from .lbfgs import _check, _evaluate, _flat_params, _require_closure, _set_params
 from .optimizer import Optimizer
 
@@ -11,11 +12,10 @@ __all__ = ["Newton"]
 class Newton(Optimizer):
     """Damped Newton's method: solve (H + mu I) dw = -g with the full Hessian H, step w += lr dw.
 
-    H comes column by column from central differences of exact (closure) gradients, the
-    formula and step of ``glassnet.autodiff.hvp``: H e_k ~ (g(w + eps e_k) - g(w - eps e_k)) /
-    (2 eps), eps = u^(1/3) (1 + ||w||), then symmetrised; 2 n extra evaluations per step, so
-    small networks only. (``autodiff.hessian`` wants a function of one Tensor; a closure over
-    the model's parameters is not one, hence the same differences done here.)
+    H comes column by column from central differences of exact (closure) gradients,
+    ``glassnet.autodiff.hessian_from_gradient`` (the formula and step of ``hvp``):
+    H e_k ~ (g(w + eps e_k) - g(w - eps e_k)) / (2 eps), eps = u^(1/3) (1 + ||w||), then
+    symmetrised; 2 n extra evaluations per step, so small networks only.
 
     The damping rule (Levenberg, with N&W Algorithm 3.3 for indefinite H):
         1. mu starts at ``damping``. If H + mu I is not positive definite (its Cholesky fails),
@@ -49,15 +49,12 @@ class Newton(Optimizer):
 
     def hessian(self, closure, w):
         """The symmetrised finite-difference Hessian of the closure's loss at w."""
-        eps = np.finfo(np.float64).eps ** (1 / 3) * (1.0 + float(np.linalg.norm(w)))
-        H = np.empty((w.size, w.size))
-        for k in range(w.size):
-            e = np.zeros(w.size)
-            e[k] = eps
-            _set_params(self.params, w + e)
-            g_plus = _evaluate(self, closure)[2]
-            _set_params(self.params, w - e)
-            H[:, k] = (g_plus - _evaluate(self, closure)[2]) / (2 * eps)
+
+        def gradient(z):
+            _set_params(self.params, z)
+            return _evaluate(self, closure)[2]
+
+        H = hessian_from_gradient(gradient, w)
         _set_params(self.params, w)
         return 0.5 * (H + H.T)
 
