@@ -48,9 +48,11 @@ def test_signatures_that_users_rely_on():
     assert dense["seed"] == (None, "KEYWORD_ONLY")
     assert dict((n, (d, k)) for n, d, k in _parameters(glassnet.nn.Dropout))["seed"] == (None, "KEYWORD_ONLY")
     assert [(n, d) for n, d, _ in _parameters(glassnet.optim.SGD)][1:] == [
-        ("lr", 0.01), ("momentum", 0.0), ("nesterov", False), ("weight_decay", 0.0)]  # fmt: skip
+        ("lr", 0.01), ("momentum", 0.0), ("nesterov", False), ("weight_decay", 0.0),
+        ("flatten", True)]  # fmt: skip
     assert [(n, d) for n, d, _ in _parameters(glassnet.optim.Adam)][1:] == [
-        ("lr", 1e-3), ("beta1", 0.9), ("beta2", 0.999), ("eps", 1e-8), ("weight_decay", 0.0)]  # fmt: skip
+        ("lr", 1e-3), ("beta1", 0.9), ("beta2", 0.999), ("eps", 1e-8), ("weight_decay", 0.0),
+        ("flatten", True)]  # fmt: skip
     fit = dict((n, d) for n, d, _ in _parameters(glassnet.fit))
     assert fit == {"model": "<required>", "X": "<required>", "y": "<required>", "loss": "<required>",
                    "optimizer": "adam", "lr": None, "epochs": 10, "batch_size": 32, "shuffle": True,

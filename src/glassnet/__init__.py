@@ -5,14 +5,14 @@ The library's index page: everything a user needs is importable from here.
 
 from . import autodiff, backend, errors, nn, ops, optim, train
 from . import models  # registers its modules (e.g. ShortcutMLP) so that load() can rebuild them
-from .autodiff import Tensor, no_grad, tensor
+from .autodiff import Tensor, from_numpy, no_grad, tensor
 from .io import load, load_history, save
 from .train import History, evaluate, fit
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "tensor", "no_grad", "fit", "evaluate", "History", "save", "load", "load_history",
+    "Tensor", "tensor", "from_numpy", "no_grad", "fit", "evaluate", "History", "save", "load", "load_history",
     "autodiff", "backend", "errors", "nn", "ops", "optim", "train", "models", "data", "__version__",
 ]  # fmt: skip
 

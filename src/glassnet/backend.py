@@ -1,15 +1,188 @@
-"""The array module and the dtype policy: the one place that chooses NumPy (or, later, CuPy).
+"""The array module and the dtype policy: the one place that chooses NumPy or CuPy.
 
-Every op reaches arrays through ``xp`` and uses only functions that CuPy also provides, so a
-GPU backend is a change to this file, not to the ops.
+Every op reaches arrays through ``xp`` and uses only functions that CuPy also provides, so the
+GPU is a call to ``use("cupy")``, not a change to the ops (``tests/test_backend.py`` runs the
+op spec table through a namespace that holds only such functions).
+
+``xp`` is one namespace object that every module imports once (``from ..backend import xp``).
+``use(name)`` refills that same object in place with the public attributes of the chosen array
+module, so every importer sees the switch, and ``xp.tanh`` costs one module-dict lookup, as
+``np.tanh`` does. Switch before building models: ``use`` refuses while tensors whose arrays
+belong to another backend are alive, since mixing host and device arrays fails later, far from
+the cause. Tensors are found by a scan of the garbage collector's objects at ``use`` time, so
+tensors pay nothing for the check.
+
+What a backend must provide:
+    - the NumPy functions the ops use (the list in ``tests/test_backend.py``), ``ndarray`` and
+      the NumPy scalar types (``float32``, ``floating``, ...), and ``add.at`` for scatters;
+    - ``asarray`` (host to device) and, for a device backend, ``asnumpy`` (device to host);
+    - a generator on the device for per-batch noise (``random.RandomState`` for CuPy).
+
+Randomness: seeds stay ``int | numpy.random.Generator | None`` and ``as_rng`` returns a NumPy
+Generator. Weights are drawn on the host from it, so a seed gives the same network on every
+backend; per-batch noise (dropout masks, Gaussian noise) is drawn on the device by ``uniform``
+and ``normal``, which on NumPy are exactly the Generator's own draws.
+
+Host arrays appear only at the public boundaries: ``Module.predict`` returns NumPy arrays,
+``io.save`` writes them, metrics compute on them (``to_host``); ``to_device`` goes the other way.
+CuPy 14 or newer is needed (``put_along_axis``).
 """
+
+import gc
+import sys
+import types
 
 import numpy as np
 
-__all__ = ["xp", "default_dtype", "set_default_dtype", "as_rng", "is_floating"]
+__all__ = [
+    "xp", "use", "name", "to_host", "to_device", "uniform", "normal",
+    "default_dtype", "set_default_dtype", "as_rng", "is_floating",
+]  # fmt: skip
 
-xp = np
+xp = types.ModuleType("glassnet.backend.xp", "The active array module (see glassnet.backend).")
+_KEEP = ("__name__", "__doc__")  # xp's own identity survives a refill
+_name = None
+_device_rng = None  # host Generator -> device generator; None: draw on the host (NumPy)
 _default_dtype = np.dtype(np.float32)
+
+
+def _load_numpy():
+    return np, None
+
+
+def _load_cupy():
+    try:
+        import cupy
+    except ImportError as error:
+        raise ImportError(
+            f"backend.use: expected the cupy package for use('cupy'), got an ImportError "
+            f"({error}); install it with `pip install cupy-cuda12x` (for CUDA 12; "
+            "cupy-cuda11x for CUDA 11)"
+        ) from error
+    if not cupy.is_available():
+        raise RuntimeError("backend.use: expected a CUDA device for use('cupy'), got none")
+    # One fresh device generator per draw, seeded from the host Generator: deterministic for a
+    # seed, and no state to keep per Generator (NumPy Generators take no weak references).
+    # Philox seeds without a set-up kernel, so a generator per batch is cheap.
+    method = getattr(cupy.cuda.curand, "CURAND_RNG_PSEUDO_PHILOX4_32_10", 100)  # 100: default
+
+    def device_rng(rng):
+        return cupy.random.RandomState(int(rng.integers(2**63)), method=method)
+
+    return cupy, device_rng
+
+
+# name -> loader returning (array module, device_rng or None); tests add fakes here
+_LOADERS = {"numpy": _load_numpy, "cupy": _load_cupy}
+
+
+def _install(namespace, label, device_rng=None):
+    """Refill ``xp`` in place from the public attributes of ``namespace`` (any module-like
+    object); names it resolves lazily (``numpy.testing``) are forwarded on first access."""
+    global _name, _device_rng
+    kept = {key: xp.__dict__[key] for key in _KEEP}
+    public = {key: value for key, value in vars(namespace).items() if not key.startswith("_")}
+
+    def __getattr__(attr):
+        if attr.startswith("__"):
+            raise AttributeError(attr)  # import machinery and inspect probe dunders; never forward
+        try:
+            return getattr(namespace, attr)
+        except AttributeError:
+            raise AttributeError(f"xp: expected a function of the {label} backend, got {attr!r}, "
+                                 "which it does not provide") from None  # fmt: skip
+
+    xp.__dict__.clear()
+    xp.__dict__.update(kept, **public)
+    xp.__getattr__ = __getattr__  # PEP 562: consulted only when the dict has no such name
+    _name, _device_rng = label, device_rng
+
+
+def _foreign_tensors(ndarray):
+    """How many live Tensors hold data that is not an instance of ``ndarray``."""
+    tensor_module = sys.modules.get("glassnet.autodiff.tensor")  # not imported: no tensors yet
+    if tensor_module is None:
+        return 0
+    gc.collect()  # tensors kept only by garbage cycles are not alive
+    tensor_class = tensor_module.Tensor
+    # type(), not isinstance(): isinstance also reads obj.__class__, which some proxies
+    # (deprecated torch names) answer with a warning
+    live = (obj for obj in gc.get_objects() if issubclass(type(obj), tensor_class))
+    return sum(1 for tensor in live if not isinstance(tensor.data, ndarray))
+
+
+def use(backend):
+    """Switch the array module of every glassnet module to ``backend``: "numpy" or "cupy".
+
+    Call it before building models: the arrays of existing tensors are not moved.
+
+    Args:
+        backend: "numpy" or "cupy".
+    Returns:
+        The name of the backend that was active before.
+    Raises:
+        ValueError: an unknown name.
+        ImportError: "cupy" without CuPy installed (it names the pip package).
+        RuntimeError: tensors with arrays of another backend are alive, or CuPy sees no GPU.
+    """
+    if backend not in _LOADERS:
+        choices = ", ".join(map(repr, _LOADERS))
+        raise ValueError(f"backend.use: expected one of {choices}, got {backend!r}")
+    previous = _name
+    if backend == previous:
+        return previous
+    module, device_rng = _LOADERS[backend]()
+    count = _foreign_tensors(module.ndarray)
+    if count:
+        raise RuntimeError(
+            f"backend.use: expected no live tensors of another backend when switching from "
+            f"{previous!r} to {backend!r}, got {count}; delete them (models, optimizers, tensors) "
+            f"or call use({backend!r}) before building models"
+        )
+    _install(module, backend, device_rng)
+    return previous
+
+
+def name():
+    """The name of the active backend: "numpy" or "cupy"."""
+    return _name
+
+
+def to_host(array):
+    """``array`` as a NumPy array in host memory (no copy when it already is one)."""
+    asnumpy = xp.__dict__.get("asnumpy")  # device backends only
+    return np.asarray(array) if asnumpy is None else asnumpy(array)
+
+
+def to_device(array, dtype=None):
+    """``array`` (any array-like) as an array of the active backend, optionally of ``dtype``."""
+    return xp.asarray(array, dtype=dtype)
+
+
+def uniform(rng, shape, dtype):
+    """Uniform draws in [0, 1) of ``shape`` and floating ``dtype``, on the active device.
+
+    On NumPy this is ``rng.random(shape, dtype=dtype)`` exactly; on CuPy a device generator
+    seeded from ``rng`` draws them, so a seed still fixes the result.
+
+    Args:
+        rng: a ``numpy.random.Generator`` (see ``as_rng``). shape: tuple of ints.
+        dtype: float32 or float64.
+    """
+    if _device_rng is None:
+        return rng.random(shape, dtype=dtype)
+    return _device_rng(rng).random_sample(shape, dtype=dtype)
+
+
+def normal(rng, shape, dtype, scale=1.0):
+    """Draws from N(0, scale^2) of ``shape`` and ``dtype``, on the active device.
+
+    On NumPy this is ``rng.normal(0.0, scale, shape).astype(dtype)`` exactly (float64 draws,
+    then cast); on CuPy a device generator seeded from ``rng`` draws them in ``dtype``.
+    """
+    if _device_rng is None:
+        return rng.normal(0.0, scale, shape).astype(dtype)
+    return _device_rng(rng).normal(0.0, scale, shape, dtype=dtype)
 
 
 def default_dtype():
@@ -38,3 +211,6 @@ def as_rng(seed):
     if seed is None or isinstance(seed, (int, np.integer)):
         return np.random.default_rng(seed)
     raise TypeError(f"as_rng: expected an int, a numpy.random.Generator or None, got {seed!r}")
+
+
+_install(np, "numpy")

@@ -271,6 +271,18 @@ SPECS = [
     OpSpec("pow_3", ops.pow, ((3, 4),), np.power, T.pow, args=(3,)),
     OpSpec("pow_half", ops.pow, ((3, 4),), np.power, T.pow, args=(0.5,), low=0.5),
     OpSpec("pow_negative", ops.pow, ((3, 4),), np.power, T.pow, args=(-1.5,), low=0.5),
+    OpSpec("pow_zero", ops.pow, ((3, 4),), np.power, T.pow, args=(0,)),
+    OpSpec(
+        "pow_number_base", ops.pow, ((3, 4),), np.power, T.pow, args=(2.5,), layout="args_first",
+    ),
+    OpSpec(
+        "pow_number_base_below_one", ops.pow, ((3, 4),), np.power, T.pow, args=(0.5,),
+        layout="args_first",
+    ),
+    OpSpec(
+        "pow_base_zero", ops.pow, ((3, 4),), np.power, T.pow, args=(0.0,), layout="args_first",
+        low=0.2,
+    ),
     OpSpec("exp", ops.exp, ((3, 4),), np.exp, T.exp),
     OpSpec("log", ops.log, ((3, 4),), np.log, T.log, low=0.2, high=3.0),
     OpSpec("sqrt", ops.sqrt, ((3, 4),), np.sqrt, T.sqrt, low=0.2, high=3.0),

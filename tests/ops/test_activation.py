@@ -118,3 +118,31 @@ def test_maxout_rejects_pieces_that_do_not_divide_the_last_axis():
         ValueError, match=r"maxout: expected a last axis divisible by pieces=4, got shape \(2, 6\)"
     ):
         ops.maxout(gn.tensor(np.zeros((2, 6))), 4)
+
+
+def test_relu_of_minus_infinity_is_zero():
+    # was -inf * 0 = NaN (relu computed as net * mask)
+    x = gn.tensor(np.array([-np.inf, -1.0, 0.0, 2.0, np.inf]))
+    np.testing.assert_array_equal(ops.relu(x).data, [0.0, 0.0, 0.0, 2.0, np.inf])
+
+
+def test_gradient_of_log_relu_at_zero_follows_torch():
+    # relu's mask selects (where), so the infinite gradient of log at 0 gives 0, not inf * 0
+    torch = require("torch")
+    values = np.array([0.0, 1.0, -1.0])
+    x = gn.tensor(values, requires_grad=True)
+    with np.errstate(divide="ignore"):  # log(0) = -inf and d log / da = 1 / 0 = inf, as torch
+        ops.log(ops.relu(x)).backward(np.ones(3))
+        t = torch.tensor(values, requires_grad=True)
+        torch.log(torch.relu(t)).sum().backward()
+    np.testing.assert_array_equal(x.grad, t.grad.numpy())
+    np.testing.assert_array_equal(x.grad, [0.0, 1.0, 0.0])
+
+
+def test_clip_and_step_select_so_an_infinite_gradient_stays_out_of_the_flat_part():
+    x = gn.tensor(np.array([-2.0, 0.5, 2.0]), requires_grad=True)
+    ops.clip(x, -1.0, 1.0).backward(np.array([np.inf, 1.0, np.inf]))
+    np.testing.assert_array_equal(x.grad, [0.0, 1.0, 0.0])
+    y = gn.tensor(np.array([-1.0, 1.0]), requires_grad=True)
+    ops.step(y).backward(np.array([np.inf, np.inf]))
+    np.testing.assert_array_equal(y.grad, [0.0, 0.0])

@@ -70,12 +70,21 @@ def test_without_decay_it_is_adam():
         assert not np.array_equal(a, w0)
 
 
-def test_parameters_without_gradient_are_not_decayed():
+def test_parameters_without_gradient_are_not_decayed_one_by_one():
     used, unused = Parameter(np.array([1.0])), Parameter(np.array([5.0]))
-    opt = AdamW([used, unused], lr=0.1, weight_decay=0.5)
+    opt = AdamW([used, unused], lr=0.1, weight_decay=0.5, flatten=False)
     used.grad = np.array([2.0])
     opt.step()
     assert unused.data[0] == 5.0 and used.data[0] == pytest.approx(0.95 - 0.1, rel=1e-8)
+
+
+def test_on_flat_buffers_a_missing_gradient_is_zero_and_the_weight_decays():
+    used, unused = Parameter(np.array([1.0])), Parameter(np.array([5.0]))
+    opt = AdamW([used, unused], lr=0.1, weight_decay=0.5)
+    used.grad, unused.grad = np.array([2.0]), None
+    opt.step()
+    # unused: shrunk by 1 - 0.1 * 0.5 = 0.95 and no Adam step (m = 0), as torch with zero grads
+    assert unused.data[0] == 5.0 * 0.95 and used.data[0] == pytest.approx(0.95 - 0.1, rel=1e-8)
 
 
 @pytest.mark.parametrize(

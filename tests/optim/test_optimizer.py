@@ -44,9 +44,9 @@ def test_get_unknown_name_lists_valid_names():
         assert name in str(info.value)
 
 
-def test_zero_grad_sets_grad_to_none():
+def test_zero_grad_sets_grad_to_none_on_the_per_parameter_path():
     params = _params()
-    opt = SGD(params, lr=0.1)
+    opt = SGD(params, lr=0.1, flatten=False)  # the flat path zeroes its buffer: test_flat.py
     for p in params:
         p.grad = np.ones_like(p.data)
     opt.zero_grad()

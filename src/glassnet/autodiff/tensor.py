@@ -6,9 +6,9 @@ Arithmetic operators and methods (``a + b``, ``a @ b``, ``a.sum()``) are attache
 
 import numpy as np
 
-from ..backend import default_dtype, xp
+from ..backend import default_dtype, to_host, xp
 
-__all__ = ["Tensor", "tensor"]
+__all__ = ["Tensor", "tensor", "from_numpy"]
 
 
 class Tensor:
@@ -21,7 +21,7 @@ class Tensor:
         requires_grad: whether gradients are computed for it.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_op", "_hooks", "_logits", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_op", "_hooks", "__weakref__")
     __array_priority__ = 1000  # numpy_array + tensor calls Tensor.__radd__
 
     def __init__(self, data, requires_grad=False):
@@ -34,7 +34,6 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self._op = None
         self._hooks = None
-        self._logits = None  # ("softmax" | "sigmoid", input): logits for the fused losses
 
     shape = property(lambda self: self.data.shape, doc="Shape of the data.")
     ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
@@ -46,16 +45,23 @@ class Tensor:
         """True for tensors made by the user (parameters, inputs), not by an op."""
         return self._op is None
 
+    @property
+    def op(self):
+        """The recorded op that computed this tensor (its ``inputs`` are the Tensors it used),
+        or None for a leaf and for a tensor computed without a graph. After a backward that
+        freed the graph it is a stand-in that holds nothing."""
+        return self._op
+
     def __len__(self):
         return len(self.data)
 
     def __repr__(self):
         grad = ", requires_grad=True" if self.requires_grad else ""
-        return f"Tensor({np.array2string(np.asarray(self.data), precision=4)}{grad})"
+        return f"Tensor({np.array2string(to_host(self.data), precision=4)}{grad})"
 
     def numpy(self):
         """The data as a NumPy array (no copy on the NumPy backend)."""
-        return np.asarray(self.data)
+        return to_host(self.data)
 
     def item(self):
         """The value of a one-element tensor as a Python float."""
@@ -121,14 +127,27 @@ class _HookHandle:
 
 
 def tensor(array, requires_grad=False, dtype=None):
-    """Make a leaf Tensor from an array-like.
+    """Make a leaf Tensor from a copy of an array-like (as ``torch.tensor`` copies).
 
     With ``dtype=None`` a NumPy floating array keeps its dtype (float64 stays float64); any
-    other input (lists, ints, bools) becomes the default dtype, float32.
+    other input (lists, ints, bools) becomes the default dtype, float32. Changing the array
+    afterwards does not change the tensor; ``from_numpy`` shares it instead.
     """
     if isinstance(array, Tensor):
         array = array.data
     if dtype is None:
         is_float_array = isinstance(array, xp.ndarray) and np.issubdtype(array.dtype, np.floating)
         dtype = array.dtype if is_float_array else default_dtype()
-    return Tensor(xp.asarray(array, dtype=dtype), requires_grad=requires_grad)
+    return Tensor(xp.array(array, dtype=dtype, copy=True), requires_grad=requires_grad)
+
+
+def from_numpy(array, requires_grad=False):
+    """A leaf Tensor that shares ``array``'s memory and keeps its dtype (as
+    ``torch.from_numpy``): writing to one changes the other.
+
+    Raises:
+        TypeError: ``array`` is not an array of the active backend.
+    """
+    if not isinstance(array, xp.ndarray):
+        raise TypeError(f"from_numpy: expected a NumPy array, got {type(array).__name__}")
+    return Tensor(array, requires_grad=requires_grad)

@@ -7,7 +7,15 @@ data), so each epoch sees fresh variations.
 
 import numpy as np
 
+from ..backend import normal, xp
+
 __all__ = ["AdditiveNoise", "Mixup"]
+
+
+def _module_of(X):
+    """NumPy for a host batch (what ``fit`` hands over: data stays in host memory), else the
+    backend's module, so that the noise is drawn where the batch lives."""
+    return np if isinstance(X, np.ndarray) else xp
 
 
 class AdditiveNoise:
@@ -23,7 +31,9 @@ class AdditiveNoise:
         self.std = float(std)
 
     def __call__(self, X, y, rng):
-        return X + rng.normal(0.0, self.std, X.shape).astype(X.dtype), y
+        if _module_of(X) is np:
+            return X + rng.normal(0.0, self.std, X.shape).astype(X.dtype), y
+        return X + normal(rng, X.shape, X.dtype, self.std), y  # on the device, as X is
 
     def __repr__(self):
         return f"AdditiveNoise(std={self.std})"
@@ -51,9 +61,11 @@ class Mixup:
         if y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
             if self.n_classes is None:
                 raise ValueError("Mixup: expected n_classes for integer class labels, got None")
-            y = np.eye(self.n_classes, dtype=X.dtype)[y]
-        partner = rng.permutation(len(X))
-        lam = rng.beta(self.alpha, self.alpha, size=len(X)).astype(X.dtype)
+            y = _module_of(y).eye(self.n_classes, dtype=X.dtype)[y]
+        # one index and one lambda per sample: drawn on the host, moved to where X lives
+        place = _module_of(X).asarray
+        partner = place(rng.permutation(len(X)))
+        lam = place(rng.beta(self.alpha, self.alpha, size=len(X)).astype(X.dtype))
         lam_x = lam.reshape((-1,) + (1,) * (X.ndim - 1))
         lam_y = lam.reshape((-1,) + (1,) * (y.ndim - 1)).astype(y.dtype) if y.ndim else lam
         return lam_x * X + (1 - lam_x) * X[partner], lam_y * y + (1 - lam_y) * y[partner]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..backend import to_host
 from ..errors import FileFormatError
 from ..nn.module import REGISTRY, Module, Sequential
 from ..train.callbacks import History
@@ -66,7 +67,7 @@ def save(model, path, history=None):
         "model": describe(model),
         "history": history.to_dict() if history is not None else None,
     }
-    arrays = {name: np.asarray(value) for name, value in model.state_dict().items()}
+    arrays = {name: to_host(value) for name, value in model.state_dict().items()}  # device -> file
     arrays[_META] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
@@ -128,7 +129,7 @@ def load(path):
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         raise _malformed(path, error) from None
     try:
-        model.load_state_dict(arrays)
+        model.load_state_dict(arrays)  # copies the host arrays onto the active device
     except (KeyError, ValueError) as error:
         detail = error.args[0] if error.args else error
         raise FileFormatError(f"load: the arrays in {path} do not fit the architecture it describes: {detail}") from None

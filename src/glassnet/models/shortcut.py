@@ -92,6 +92,10 @@ class ShortcutMLP(Module):
             earlier.append(a)
         return a
 
+    def output_layer(self):
+        """The output Dense layer."""
+        return self.layers[-1]
+
     def config(self):
         hidden_layer = self.layers[0].config() if self.hidden else None
         return {"in_features": self.in_features, "hidden": list(self.hidden), "out_features": self.out_features,

@@ -13,41 +13,77 @@ __all__ = [
 
 
 class Activation(Module):
-    """Base of activation layers: a = f(net), no parameters."""
+    """Base of activation layers: a = f(net), no parameters. A subclass sets ``name`` (its key
+    in ``NAMES``) and ``forward``; a configurable one also stores its arguments and returns
+    them from ``config()`` (for saving), which nothing calls per forward."""
 
     name = ""
-    function = None
-
-    def forward(self, net):
-        return self.function(net, **self.config())
 
     def extra_repr(self):
         return ", ".join(f"{k}={v}" for k, v in self.config().items())
 
 
-def _layer(cls_name, name, function, doc):
-    cls = type(cls_name, (Activation,), {"name": name, "function": staticmethod(function), "__doc__": doc})
-    return register(cls)
+@register
+class Step(Activation):
+    """Heaviside step a = 1 if net > 0 else 0 (zero gradient)."""
+
+    name, forward = "step", staticmethod(ops.step)
 
 
-Step = _layer("Step", "step", ops.step, "Heaviside step a = 1 if net > 0 else 0 (zero gradient).")
-Identity = _layer("Identity", "identity", ops.identity, "Linear units a = net.")
-Tanh = _layer("Tanh", "tanh", ops.tanh, "a = tanh(net).")
-ReLU = _layer("ReLU", "relu", ops.relu, "a = max(0, net).")
-Softsign = _layer("Softsign", "softsign", ops.softsign, "a = net / (1 + |net|).")
-Softplus = _layer("Softplus", "softplus", ops.softplus, "a = ln(1 + exp(net)).")
-GELU = _layer("GELU", "gelu", ops.gelu, "GELU, tanh approximation.")
+@register
+class Identity(Activation):
+    """Linear units a = net."""
+
+    name, forward = "identity", staticmethod(ops.identity)
+
+
+@register
+class Tanh(Activation):
+    """a = tanh(net)."""
+
+    name, forward = "tanh", staticmethod(ops.tanh)
+
+
+@register
+class ReLU(Activation):
+    """a = max(0, net)."""
+
+    name, forward = "relu", staticmethod(ops.relu)
+
+
+@register
+class Softsign(Activation):
+    """a = net / (1 + |net|)."""
+
+    name, forward = "softsign", staticmethod(ops.softsign)
+
+
+@register
+class Softplus(Activation):
+    """a = ln(1 + exp(net))."""
+
+    name, forward = "softplus", staticmethod(ops.softplus)
+
+
+@register
+class GELU(Activation):
+    """GELU, tanh approximation."""
+
+    name, forward = "gelu", staticmethod(ops.gelu)
 
 
 @register
 class Sigmoid(Activation):
     """Logistic sigmoid a = 1 / (1 + exp(-beta net))."""
 
-    name, function = "sigmoid", staticmethod(ops.sigmoid)
+    name = "sigmoid"
 
     def __init__(self, beta=1.0):
         super().__init__()
         self.beta = beta
+
+    def forward(self, net):
+        return ops.sigmoid(net, self.beta)
 
     def config(self):
         return {"beta": self.beta}
@@ -57,11 +93,14 @@ class Sigmoid(Activation):
 class LeakyReLU(Activation):
     """a = net if net > 0 else negative_slope * net."""
 
-    name, function = "leaky_relu", staticmethod(ops.leaky_relu)
+    name = "leaky_relu"
 
     def __init__(self, negative_slope=0.01):
         super().__init__()
         self.negative_slope = negative_slope
+
+    def forward(self, net):
+        return ops.leaky_relu(net, self.negative_slope)
 
     def config(self):
         return {"negative_slope": self.negative_slope}
@@ -71,11 +110,14 @@ class LeakyReLU(Activation):
 class ELU(Activation):
     """a = net if net > 0 else alpha (exp(net) - 1)."""
 
-    name, function = "elu", staticmethod(ops.elu)
+    name = "elu"
 
     def __init__(self, alpha=1.0):
         super().__init__()
         self.alpha = alpha
+
+    def forward(self, net):
+        return ops.elu(net, self.alpha)
 
     def config(self):
         return {"alpha": self.alpha}
@@ -85,11 +127,14 @@ class ELU(Activation):
 class Maxout(Activation):
     """Maximum over consecutive groups of ``pieces`` inputs: (batch, units * pieces) -> (batch, units)."""
 
-    name, function = "maxout", staticmethod(ops.maxout)
+    name = "maxout"
 
     def __init__(self, pieces=2):
         super().__init__()
         self.pieces = pieces
+
+    def forward(self, net):
+        return ops.maxout(net, self.pieces)
 
     def config(self):
         return {"pieces": self.pieces}
@@ -99,11 +144,14 @@ class Maxout(Activation):
 class Softmax(Activation):
     """a = softmax(net) along ``axis``; a loss "cross_entropy" uses net as its logits."""
 
-    name, function = "softmax", staticmethod(ops.softmax)
+    name = "softmax"
 
     def __init__(self, axis=-1):
         super().__init__()
         self.axis = axis
+
+    def forward(self, net):
+        return ops.softmax(net, self.axis)
 
     def config(self):
         return {"axis": self.axis}
@@ -113,7 +161,10 @@ class Softmax(Activation):
 class LogSoftmax(Softmax):
     """a = log softmax(net) along ``axis``."""
 
-    name, function = "log_softmax", staticmethod(ops.log_softmax)
+    name = "log_softmax"
+
+    def forward(self, net):
+        return ops.log_softmax(net, self.axis)
 
 
 NAMES = {cls.name: cls for cls in [Step, Identity, Sigmoid, Tanh, ReLU, LeakyReLU, Softsign,

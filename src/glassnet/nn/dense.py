@@ -5,7 +5,7 @@ from ..backend import as_rng, default_dtype, xp
 from ..errors import ShapeError
 from . import activation as activations
 from . import init as initializers
-from .module import Module, Parameter, register
+from .module import Module, Parameter, recall, register, remember
 
 __all__ = ["Dense"]
 
@@ -38,12 +38,21 @@ class Dense(Module):
         self.W = Parameter(self.init((out_features, in_features), as_rng(seed), dtype))
         self.b = Parameter(xp.zeros(out_features, dtype)) if bias else None
         self.activation = activations.get(activation)
+        self._net = None
 
     def forward(self, a_prev):
         if a_prev.shape[-1] != self.in_features:
             raise ShapeError(f"{self!r}: expected input (batch, {self.in_features}), got {a_prev.shape}")
         net = ops.linear(a_prev, self.W, self.b)
+        self._net = remember(net)
         return net if self.activation is None else self.activation(net)
+
+    @property
+    def net(self):
+        """The net input net = a_prev @ W^T + b of the latest forward, as a Tensor (a public hook
+        point: the losses take their logits here, the diagnostics their deltas); None before the
+        first forward, or once that forward's graph is gone."""
+        return recall(self._net)
 
     @property
     def activation_name(self):

@@ -58,7 +58,7 @@ class Recorder:
             act = module.activation_name if isinstance(module, Dense) else module.name
             stats["saturated"].append(saturation(act, data))
             if isinstance(module, Dense):  # the delta arrives at the pre-activation net
-                net = a._op.parents[0] if (module.activation is not None and a._op is not None) else a
+                net = module.net
             else:  # a standalone activation layer: its input is the net
                 net = inputs[0]
             stats["delta_norm"].append(math.nan)  # filled in by the hook during backward

@@ -16,7 +16,8 @@ class Dropout(Module):
 
     Args:
         p: drop probability in [0, 1).
-        seed: int or numpy.random.Generator for the masks.
+        seed: int or numpy.random.Generator for the masks (drawn on the active device,
+            through ``backend.uniform``).
     Reference: Srivastava et al., "Dropout", JMLR 15 (2014).
     """
 

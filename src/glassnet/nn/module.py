@@ -5,12 +5,14 @@ lists, tuples and dicts included; there is no registration ceremony. ``named_par
 yields dotted paths (``layers.0.W``) which are also the ``state_dict`` and file keys.
 """
 
+import weakref
+
 import numpy as np
 
 from ..autodiff import Tensor, no_grad
-from ..backend import default_dtype, xp
+from ..backend import default_dtype, to_device, to_host, xp
 
-__all__ = ["Parameter", "Module", "Sequential", "register", "REGISTRY"]
+__all__ = ["Parameter", "Module", "Sequential", "register", "remember", "recall", "REGISTRY"]
 
 REGISTRY = {}
 
@@ -178,6 +180,15 @@ class Module:
         """Constructor arguments as JSON-able values (for saving); layers override this."""
         return {}
 
+    def __getstate__(self):
+        # pickling and copy.deepcopy: what a layer remembers of its latest forward stays behind
+        return {k: (None if type(v) is weakref.ref else v) for k, v in vars(self).items()}
+
+    def output_layer(self):
+        """The sub-module whose output is this module's output (None: not known, or a layer
+        itself). The named cross-entropies use it to find the logits (see ``nn.loss``)."""
+        return None
+
     def predict(self, X, batch_size=1024):
         """Outputs for ``X`` as a NumPy array: batched, in eval mode, without a graph.
 
@@ -191,7 +202,7 @@ class Module:
                 outs = [self(Tensor(X[i : i + batch_size])).data for i in range(0, len(X), batch_size)]
         finally:
             self.train(was_training)
-        return np.asarray(xp.concatenate(outs)) if outs else np.empty((0,))
+        return to_host(xp.concatenate(outs)) if outs else np.empty((0,))  # the public boundary
 
     def extra_repr(self):
         """Text inside the parentheses of ``repr``."""
@@ -201,10 +212,22 @@ class Module:
         return f"{type(self).__name__}({self.extra_repr()})"
 
 
+def remember(tensor):
+    """What a layer keeps of a tensor of its latest forward (see ``recall``): the tensor itself
+    when it carries no graph, else a weak reference, so that a layer never keeps a graph (and
+    the arrays it guards) alive after the forward's output is gone."""
+    return weakref.ref(tensor) if tensor.requires_grad else tensor
+
+
+def recall(kept):
+    """The tensor ``remember`` kept, or None (nothing kept, or its graph is gone)."""
+    return kept() if type(kept) is weakref.ref else kept
+
+
 def _as_input(X, dtype):
     if isinstance(X, Tensor):
         X = X.data
-    X = xp.asarray(X)
+    X = to_device(X)
     if X.dtype != dtype:
         X = X.astype(dtype)
     return X
@@ -227,6 +250,10 @@ class Sequential(Module):
         for layer in self.layers:
             x = layer(x)
         return x
+
+    def output_layer(self):
+        """The last layer."""
+        return self.layers[-1] if self.layers else None
 
     def __getitem__(self, i):
         return self.layers[i]

@@ -2,7 +2,7 @@
 
 from .. import ops
 from ..autodiff import Tensor
-from ..backend import as_rng
+from ..backend import as_rng, normal
 from .module import Module, register
 
 __all__ = ["GaussianNoise"]
@@ -30,7 +30,7 @@ class GaussianNoise(Module):
     def forward(self, x):
         if not self.training or self.std == 0.0:
             return x
-        noise = self._rng.normal(0.0, self.std, x.shape).astype(x.dtype)
+        noise = normal(self._rng, x.shape, x.dtype, self.std)  # on the device, as x is
         return ops.add(x, Tensor(noise))
 
     def config(self):

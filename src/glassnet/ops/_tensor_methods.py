@@ -6,11 +6,11 @@ A reader greps this file to learn what ``a @ b`` does.
 
 from ..autodiff import Tensor
 from . import activation, elementwise, linalg, reduce, shape
-from ._util import as_tensor
 
 
 def _reflected(fn):
-    return lambda self, other: fn(as_tensor(other, self), self)
+    """``other <op> self``: the op's own promotion converts ``other`` (a number or array)."""
+    return lambda self, other: fn(other, self)
 
 
 TABLE = {
@@ -24,6 +24,7 @@ TABLE = {
     "__rtruediv__": _reflected(elementwise.div),
     "__neg__": elementwise.neg,
     "__pow__": elementwise.pow,
+    "__rpow__": _reflected(elementwise.pow),
     "__matmul__": linalg.matmul,
     "__rmatmul__": _reflected(linalg.matmul),
     "__getitem__": shape.getitem,

@@ -1,14 +1,85 @@
-"""Helpers the op families share: turning operands into Tensors, undoing broadcasting."""
+"""Helpers the op families share: turning operands into Tensors of one dtype (torch's
+promotion), undoing broadcasting, summing tangents."""
 
-from ..autodiff import Tensor
-from ..backend import xp
+from ..autodiff import Op, Tensor
+from ..backend import default_dtype, xp
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # bool < int < float < complex
+
+
+def result_dtype(a, b):
+    """The dtype of an op on the arrays ``a`` and ``b``, by torch's rule: a higher category
+    wins (float over int over bool); within one category a 0-d array does not widen a
+    dimensioned one, and two of the same kind promote as NumPy does (float32 + float64 ->
+    float64)."""
+    category_a, category_b = _CATEGORY[a.dtype.kind], _CATEGORY[b.dtype.kind]
+    if category_a != category_b:
+        return a.dtype if category_a > category_b else b.dtype
+    if (a.ndim == 0) != (b.ndim == 0):
+        return b.dtype if a.ndim == 0 else a.dtype
+    return xp.promote_types(a.dtype, b.dtype)
+
+
+class Cast(Op):
+    """c = a converted to another dtype (an operand of mixed-dtype arithmetic).
+    grad_a = grad_out converted back to a's dtype."""
+
+    saves_arrays = False
+
+    def forward(self, a, dtype):
+        self.dtypes = a.dtype, dtype
+        return a.astype(dtype)
+
+    def backward(self, grad_out):
+        return (grad_out.astype(self.dtypes[0]),)
+
+    def jvp(self, da):
+        # dc = da, in c's dtype
+        return da.astype(self.dtypes[1])
+
+
+def cast(t, dtype):
+    """The Tensor ``t`` in ``dtype`` (itself when it has it); the gradient flows back through
+    the conversion in t's own dtype."""
+    return t if t.data.dtype == dtype else Cast.apply(t, dtype=dtype)
+
+
+def floating(t):
+    """``t`` itself when it holds floats, else (bool, int) its values in the default float
+    dtype, for the functions that give floats (exp, tanh, ...), as torch does. The wrappers
+    call it only for a ``t`` that does not require grad: one that does is floating already."""
+    return t if t.data.dtype.kind in "fc" else Tensor(t.data.astype(default_dtype()))
 
 
 def as_tensor(value, like):
-    """``value`` as a Tensor; plain numbers and arrays take the dtype of the tensor ``like``."""
+    """``value`` as a Tensor to combine with the Tensor ``like``. A plain number or array is a
+    constant that takes like's dtype (a float64 target array does not widen a float32
+    network), unless it is of a higher category (bool < int < float): then a number gives the
+    default dtype of its kind (floats: ``backend.default_dtype()``) and an array keeps its own
+    dtype, as in torch."""
     if isinstance(value, Tensor):
         return value
-    return Tensor(xp.asarray(value, dtype=like.data.dtype))
+    dtype = like.data.dtype
+    array = xp.asarray(value)
+    if _CATEGORY[array.dtype.kind] > _CATEGORY[dtype.kind]:
+        is_number = array.ndim == 0 and not isinstance(value, xp.ndarray)
+        dtype = default_dtype() if is_number and array.dtype.kind == "f" else array.dtype
+    return Tensor(array.astype(dtype, copy=False))
+
+
+def operands(a, b):
+    """``a`` and ``b`` (Tensors, numbers or arrays, at least one a Tensor) as two Tensors of
+    their common dtype: constants by ``as_tensor``, Tensors by ``result_dtype``."""
+    if not isinstance(b, Tensor):
+        if type(b) is float and a.data.dtype.kind == "f":  # t * 0.5: the commonest constant
+            return a, Tensor(xp.asarray(b, a.data.dtype))
+        b = as_tensor(b, a)
+    elif not isinstance(a, Tensor):
+        a = as_tensor(a, b)
+    if a.data.dtype is b.data.dtype:  # the hot path: one identity check
+        return a, b
+    dtype = result_dtype(a.data, b.data)
+    return cast(a, dtype), cast(b, dtype)
 
 
 def sum_to_shape(grad, shape):

@@ -1,13 +1,18 @@
 """Activation functions a = f(net) and their derivatives, each backward as delta = grad_out * f'(net).
 
-Reference: Goodfellow, Bengio & Courville, Deep Learning (2016), ch. 6.3; the formulas of
-the lectures (deck 000 for sigmoid/tanh, deck 004 for softsign and maxout).
+The elementwise ones state f'(net) once (``derivative``, see ops/_base.py); softmax, log-softmax
+and maxout mix the units and write their Jacobian products themselves. Integer inputs give
+the default float dtype, as in torch. Reference: Goodfellow, Bengio & Courville, Deep Learning
+(2016), ch. 6.3; the formulas of the lectures (deck 000 for sigmoid/tanh, deck 004 for
+softsign and maxout).
 """
 
 import math
 
 from ..autodiff import Op
 from ..backend import xp
+from ._base import Elementwise, Masked
+from ._util import floating
 
 __all__ = [
     "step", "identity", "sigmoid", "tanh", "relu", "leaky_relu", "softsign", "softplus",
@@ -15,143 +20,123 @@ __all__ = [
 ]  # fmt: skip
 
 
-class Step(Op):
+class Step(Masked):
     """Heaviside threshold a = 1 if net > 0 else 0 (the perceptron's unit). f'(net) = 0."""
+
+    saves_arrays = False
 
     def forward(self, net):
         return (net > 0).astype(net.dtype)
 
-    def backward(self, grad_out):
-        return (xp.zeros_like(grad_out),)
-
-    def jvp(self, dnet):
-        # da = 0: the step is flat wherever it is differentiable
-        return xp.zeros_like(dnet)
+    def derivative(self):
+        return False  # selects nothing: delta = 0 everywhere, even for an infinite grad_out
 
 
-class Sigmoid(Op):
+class Sigmoid(Elementwise):
     """Logistic sigmoid with steepness beta: a = 1 / (1 + exp(-beta net)).   f' = beta a (1 - a).
 
     Computed as (1 + tanh(beta net / 2)) / 2, which equals the formula and cannot overflow.
     """
+
+    saved_inputs = ()  # forward keeps only arrays it made
 
     def forward(self, net, beta):
         self.beta = beta
         self.a = 0.5 * (1.0 + xp.tanh((0.5 * beta) * net))
         return self.a
 
-    def backward(self, grad_out):
+    def derivative(self):
         a = self.a
-        return (grad_out * (self.beta * a * (1.0 - a)),)
-
-    def jvp(self, dnet):
-        # da = beta a (1 - a) dnet
-        a = self.a
-        return dnet * (self.beta * a * (1.0 - a))
+        return self.beta * a * (1.0 - a)
 
 
-class Tanh(Op):
+class Tanh(Elementwise):
     """a = tanh(net).   f' = 1 - a^2."""
+
+    saved_inputs = ()  # forward keeps only arrays it made
 
     def forward(self, net):
         self.a = xp.tanh(net)
         return self.a
 
-    def backward(self, grad_out):
+    def derivative(self):
         a = self.a
-        return (grad_out * (1.0 - a * a),)
-
-    def jvp(self, dnet):
-        # da = (1 - a^2) dnet
-        a = self.a
-        return dnet * (1.0 - a * a)
+        return 1.0 - a * a
 
 
-class Relu(Op):
-    """Rectified linear unit a = max(0, net).   f' = 1 if net > 0 else 0."""
+class Relu(Masked):
+    """Rectified linear unit a = max(0, net).   f' = 1 if net > 0 else 0 (a selection: no
+    inf * 0 at net = 0, and relu(-inf) = 0)."""
+
+    saved_inputs = ()  # forward keeps only arrays it made
 
     def forward(self, net):
         self.active = net > 0
-        return net * self.active
+        return xp.maximum(net, 0)
 
-    def backward(self, grad_out):
-        return (grad_out * self.active,)
-
-    def jvp(self, dnet):
-        # da = dnet where net > 0, else 0
-        return dnet * self.active
+    def derivative(self):
+        return self.active
 
 
-class LeakyRelu(Op):
+class LeakyRelu(Elementwise):
     """a = net if net > 0 else slope * net.   f' = 1 or slope."""
 
+    saved_inputs = ()  # forward keeps only arrays it made
+
     def forward(self, net, slope):
-        self.active, self.slope = net > 0, slope
+        self.active, self.slope = net > 0, net.dtype.type(slope)
         return xp.where(self.active, net, net * slope)
 
-    def backward(self, grad_out):
-        return (xp.where(self.active, grad_out, grad_out * self.slope),)
-
-    def jvp(self, dnet):
-        # da = dnet where net > 0, else slope * dnet
-        return xp.where(self.active, dnet, dnet * self.slope)
+    def derivative(self):
+        return xp.where(self.active, 1.0, self.slope)
 
 
-class Softsign(Op):
+class Softsign(Elementwise):
     """a = net / (1 + |net|).   f' = 1 / (1 + |net|)^2."""
+
+    saved_inputs = ()  # forward keeps only arrays it made
 
     def forward(self, net):
         self.denominator = 1.0 + xp.abs(net)
         return net / self.denominator
 
-    def backward(self, grad_out):
+    def derivative(self):
         d = self.denominator
-        return (grad_out / (d * d),)
-
-    def jvp(self, dnet):
-        # da = dnet / (1 + |net|)^2
-        d = self.denominator
-        return dnet / (d * d)
+        return 1.0 / (d * d)
 
 
-class Softplus(Op):
+class Softplus(Elementwise):
     """a = ln(1 + exp(net)) (computed as logaddexp(0, net)).   f' = sigmoid(net)."""
 
     def forward(self, net):
         self.net = net
         return xp.logaddexp(net.dtype.type(0), net)
 
-    def backward(self, grad_out):
-        return (grad_out * (0.5 * (1.0 + xp.tanh(0.5 * self.net))),)
-
-    def jvp(self, dnet):
-        # da = sigmoid(net) dnet
-        return dnet * (0.5 * (1.0 + xp.tanh(0.5 * self.net)))
+    def derivative(self):
+        return 0.5 * (1.0 + xp.tanh(0.5 * self.net))
 
 
-class Elu(Op):
+class Elu(Elementwise):
     """ELU (Clevert et al. 2016): a = net if net > 0 else alpha (exp(net) - 1).
 
     f' = 1 if net > 0 else a + alpha.
     """
+
+    saved_inputs = ()  # forward keeps only arrays it made
 
     def forward(self, net, alpha):
         self.active, self.alpha = net > 0, alpha
         self.a = xp.where(self.active, net, alpha * xp.expm1(xp.minimum(net, 0)))
         return self.a
 
-    def backward(self, grad_out):
-        return (xp.where(self.active, grad_out, grad_out * (self.a + self.alpha)),)
-
-    def jvp(self, dnet):
-        # da = dnet where net > 0, else (a + alpha) dnet
-        return xp.where(self.active, dnet, dnet * (self.a + self.alpha))
+    def derivative(self):
+        return xp.where(self.active, 1.0, self.a + self.alpha)
 
 
 _GELU_C = math.sqrt(2.0 / math.pi)
 
 
-class Gelu(Op):
+class Gelu(Elementwise):
     """GELU, tanh approximation (Hendrycks & Gimpel 2016), as torch's approximate="tanh":
 
         a = 0.5 net (1 + tanh(u)),  u = sqrt(2/pi) (net + 0.044715 net^3)
@@ -163,16 +148,10 @@ class Gelu(Op):
         self.t = xp.tanh(_GELU_C * (net + 0.044715 * net * net * net))
         return 0.5 * net * (1.0 + self.t)
 
-    def backward(self, grad_out):
+    def derivative(self):
         net, t = self.net, self.t
         du = _GELU_C * (1.0 + 3 * 0.044715 * net * net)
-        return (grad_out * (0.5 * (1.0 + t) + 0.5 * net * (1.0 - t * t) * du),)
-
-    def jvp(self, dnet):
-        # da = f'(net) dnet, f' as in the docstring
-        net, t = self.net, self.t
-        du = _GELU_C * (1.0 + 3 * 0.044715 * net * net)
-        return dnet * (0.5 * (1.0 + t) + 0.5 * net * (1.0 - t * t) * du)
+        return 0.5 * (1.0 + t) + 0.5 * net * (1.0 - t * t) * du
 
 
 class Maxout(Op):
@@ -180,6 +159,8 @@ class Maxout(Op):
     consecutive runs of ``pieces``; a_i = max_j net_(i, j).   The gradient goes to the maximal
     piece of each unit (the first one on ties).
     """
+
+    saved_inputs = ()  # forward keeps only arrays it made
 
     def forward(self, net, pieces):
         grouped = net.reshape(net.shape[:-1] + (net.shape[-1] // pieces, pieces))
@@ -201,25 +182,32 @@ class Maxout(Op):
 class Softmax(Op):
     """a_k = exp(net_k) / sum_j exp(net_j) along an axis (shifted by the maximum: exp cannot
     overflow).   grad_net = a * (grad_out - sum_k(grad_out_k a_k)).
+
+    The Jacobian diag(a) - a a^T is symmetric, so backward and jvp are one product with it.
     """
+
+    saved_inputs = ()  # forward keeps only arrays it made
 
     def forward(self, net, axis):
         e = xp.exp(net - net.max(axis=axis, keepdims=True))
         self.a, self.axis = e / e.sum(axis=axis, keepdims=True), axis
         return self.a
 
-    def backward(self, grad_out):
+    def jacobian_times(self, v):
         a = self.a
-        return (a * (grad_out - (grad_out * a).sum(axis=self.axis, keepdims=True)),)
+        return a * (v - (v * a).sum(axis=self.axis, keepdims=True))
+
+    def backward(self, grad_out):
+        return (self.jacobian_times(grad_out),)
 
     def jvp(self, dnet):
-        # da = a * (dnet - sum_k(dnet_k a_k))
-        a = self.a
-        return a * (dnet - (dnet * a).sum(axis=self.axis, keepdims=True))
+        return self.jacobian_times(dnet)
 
 
 class LogSoftmax(Op):
     """a_k = net_k - log sum_j exp(net_j) (max-shifted).   grad_net = grad_out - softmax * sum(grad_out)."""
+
+    saved_inputs = ()  # forward keeps only arrays it made
 
     def forward(self, net, axis):
         shifted = net - net.max(axis=axis, keepdims=True)
@@ -247,15 +235,12 @@ def identity(net):
 
 def sigmoid(net, beta=1.0):
     """Logistic sigmoid 1 / (1 + exp(-beta net)); the fused losses see its input as logits."""
-    a = Sigmoid.apply(net, beta=float(beta))
-    if beta == 1.0:
-        a._logits = ("sigmoid", net)
-    return a
+    return Sigmoid.apply(net if net.requires_grad else floating(net), beta=float(beta))
 
 
 def tanh(net):
     """Hyperbolic tangent."""
-    return Tanh.apply(net)
+    return Tanh.apply(net if net.requires_grad else floating(net))
 
 
 def relu(net):
@@ -265,27 +250,27 @@ def relu(net):
 
 def leaky_relu(net, negative_slope=0.01):
     """net for net > 0, negative_slope * net otherwise."""
-    return LeakyRelu.apply(net, slope=float(negative_slope))
+    return LeakyRelu.apply(net if net.requires_grad else floating(net), slope=float(negative_slope))
 
 
 def softsign(net):
     """net / (1 + |net|)."""
-    return Softsign.apply(net)
+    return Softsign.apply(net if net.requires_grad else floating(net))
 
 
 def softplus(net):
     """ln(1 + exp(net)), a smooth ReLU."""
-    return Softplus.apply(net)
+    return Softplus.apply(net if net.requires_grad else floating(net))
 
 
 def elu(net, alpha=1.0):
     """Exponential linear unit."""
-    return Elu.apply(net, alpha=float(alpha))
+    return Elu.apply(net if net.requires_grad else floating(net), alpha=float(alpha))
 
 
 def gelu(net):
     """Gaussian error linear unit, tanh approximation."""
-    return Gelu.apply(net)
+    return Gelu.apply(net if net.requires_grad else floating(net))
 
 
 def maxout(net, pieces):
@@ -299,12 +284,9 @@ def maxout(net, pieces):
 
 def softmax(net, axis=-1):
     """exp(net) normalised to sum to one along ``axis``; the fused loss sees net as logits."""
-    a = Softmax.apply(net, axis=axis)
-    if axis in (-1, net.ndim - 1):
-        a._logits = ("softmax", net)
-    return a
+    return Softmax.apply(net if net.requires_grad else floating(net), axis=axis)
 
 
 def log_softmax(net, axis=-1):
     """log(softmax(net)) computed stably."""
-    return LogSoftmax.apply(net, axis=axis)
+    return LogSoftmax.apply(net if net.requires_grad else floating(net), axis=axis)

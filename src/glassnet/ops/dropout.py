@@ -2,13 +2,15 @@
 and scale the survivors by 1 / (1 - p), so that nothing changes at evaluation time."""
 
 from ..autodiff import Op
-from ..backend import as_rng
+from ..backend import as_rng, uniform
 
 __all__ = ["dropout"]
 
 
 class Dropout(Op):
     """a = x * m,  m_k = 1 / (1 - p) with probability 1 - p, else 0.   grad_x = grad_out * m."""
+
+    saved_inputs = ()  # forward keeps only arrays it made
 
     def forward(self, x, mask):
         self.mask = mask
@@ -28,6 +30,6 @@ def dropout(x, p, seed=None, training=True):
         raise ValueError(f"dropout: expected p in [0, 1), got {p}")
     if not training or p == 0.0:
         return x
-    rng = as_rng(seed)
-    keep = rng.random(x.shape, dtype=x.dtype) >= p
+    # drawn on the device; on NumPy the very draws of rng.random(shape, dtype=dtype)
+    keep = uniform(as_rng(seed), x.shape, x.dtype) >= p
     return Dropout.apply(x, mask=keep * x.dtype.type(1.0 / (1.0 - p)))

@@ -1,11 +1,18 @@
-"""Elementwise arithmetic and math functions, with NumPy broadcasting.
+"""Elementwise arithmetic and math functions, with NumPy broadcasting and torch's dtype promotion.
 
-Each backward reduces its gradient back to the input's shape (``sum_to_shape``).
+Each op states its derivative once (``derivative`` or ``partials``, see ops/_base.py), and the
+base class derives backward (reduced to each input's shape by ``sum_to_shape``) and jvp from
+it. Add and Sub only route the gradient (linear maps), so they keep their own two lines.
+Operands of different dtypes meet in the dtype torch would give (``_util.operands``).
 """
+
+import math
+import numbers
 
 from ..autodiff import Op, Tensor
 from ..backend import xp
-from ._util import add_tangents, as_tensor, sum_to_shape
+from ._base import Binary, Elementwise, Masked, select
+from ._util import add_tangents, floating, operands, sum_to_shape
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs",
@@ -16,13 +23,14 @@ __all__ = [
 class Add(Op):
     """c = a + b.   grad_a = grad_out, grad_b = grad_out (summed over broadcast axes)."""
 
+    saves_arrays = False
+
     def forward(self, a, b):
-        self.shapes = a.shape, b.shape
         return a + b
 
     def backward(self, grad_out):
-        sa, sb = self.shapes
-        return sum_to_shape(grad_out, sa), sum_to_shape(grad_out, sb)
+        a, b = self.inputs
+        return sum_to_shape(grad_out, a.data.shape), sum_to_shape(grad_out, b.data.shape)
 
     def jvp(self, da, db):
         # dc = da + db
@@ -32,256 +40,198 @@ class Add(Op):
 class Sub(Op):
     """c = a - b.   grad_a = grad_out, grad_b = -grad_out."""
 
+    saves_arrays = False
+
     def forward(self, a, b):
-        self.shapes = a.shape, b.shape
         return a - b
 
     def backward(self, grad_out):
-        sa, sb = self.shapes
-        grad_b = sum_to_shape(-grad_out, sb) if self.needs[1] else None
-        return sum_to_shape(grad_out, sa), grad_b
+        a, b = self.inputs
+        grad_b = sum_to_shape(-grad_out, b.data.shape) if self.needs[1] else None
+        return sum_to_shape(grad_out, a.data.shape), grad_b
 
     def jvp(self, da, db):
         # dc = da - db
         return add_tangents(da, None if db is None else -db)
 
 
-class Mul(Op):
-    """c = a * b.   grad_a = grad_out * b, grad_b = grad_out * a."""
+class Mul(Binary):
+    """c = a * b.   dc/da = b, dc/db = a."""
 
     def forward(self, a, b):
         self.a, self.b = a, b
         return a * b
 
-    def backward(self, grad_out):
-        a, b = self.a, self.b
-        grad_a = sum_to_shape(grad_out * b, a.shape) if self.needs[0] else None
-        grad_b = sum_to_shape(grad_out * a, b.shape) if self.needs[1] else None
-        return grad_a, grad_b
-
-    def jvp(self, da, db):
-        # dc = da * b + a * db
-        term_a = None if da is None else da * self.b
-        term_b = None if db is None else self.a * db
-        return add_tangents(term_a, term_b)
+    def partials(self, need_a, need_b):
+        return self.b, self.a
 
 
-class Div(Op):
-    """c = a / b.   grad_a = grad_out / b, grad_b = -grad_out * a / b^2."""
+class Div(Binary):
+    """c = a / b.   dc/da = 1 / b, dc/db = -a / b^2 = -c / b."""
+
+    saved_inputs = (1,)  # b; forward makes c = a / b itself
 
     def forward(self, a, b):
-        self.a, self.b = a, b
-        return a / b
+        self.b, self.c = b, a / b
+        return self.c
 
-    def backward(self, grad_out):
-        a, b = self.a, self.b
-        grad_a = sum_to_shape(grad_out / b, a.shape) if self.needs[0] else None
-        grad_b = sum_to_shape(-grad_out * a / (b * b), b.shape) if self.needs[1] else None
-        return grad_a, grad_b
-
-    def jvp(self, da, db):
-        # dc = da / b - a * db / b^2
-        a, b = self.a, self.b
-        term_a = None if da is None else da / b
-        term_b = None if db is None else -db * a / (b * b)
-        return add_tangents(term_a, term_b)
+    def partials(self, need_a, need_b):
+        b = self.b
+        return (1.0 / b if need_a else None), (-self.c / b if need_b else None)
 
 
-class Neg(Op):
-    """c = -a.   grad_a = -grad_out."""
+class Neg(Elementwise):
+    """c = -a.   f' = -1."""
+
+    saves_arrays = False
 
     def forward(self, a):
         return -a
 
-    def backward(self, grad_out):
-        return (-grad_out,)
-
-    def jvp(self, da):
-        # dc = -da
-        return -da
+    def derivative(self):
+        return -1.0
 
 
-class Pow(Op):
-    """c = a^p for a constant exponent p.   grad_a = grad_out * p * a^(p - 1)."""
+class Pow(Elementwise):
+    """c = a^p for a constant exponent p.   f' = p a^(p - 1), and 0 for p = 0 (torch's
+    choice: a^0 = 1 is flat, also at a = 0, where the formula gives 0 * inf)."""
 
     def forward(self, a, exponent):
         self.a, self.p = a, exponent
         return a**exponent
 
-    def backward(self, grad_out):
+    def derivative(self):
         p = self.p
-        return (grad_out * (p * self.a ** (p - 1)),)
-
-    def jvp(self, da):
-        # dc = p * a^(p - 1) * da
-        p = self.p
-        return da * (p * self.a ** (p - 1))
+        return 0.0 if p == 0 else p * self.a ** (p - 1)
 
 
-class Exp(Op):
-    """c = exp(a).   grad_a = grad_out * c."""
+class RPow(Elementwise):
+    """c = base^a for a constant number base (``2 ** t``).   f' = c ln(base); for base 0 (as
+    torch): 0 where a >= 0, -inf where a < 0; NaN for a negative base."""
+
+    def forward(self, a, base):
+        self.a, self.base = a, base
+        self.c = xp.power(base, a)
+        return self.c
+
+    def derivative(self):
+        if self.base == 0:
+            scalar = self.c.dtype.type
+            return xp.where(self.a >= 0, scalar(0), scalar(-math.inf))
+        return self.c * (math.log(self.base) if self.base > 0 else math.nan)
+
+
+class Exp(Elementwise):
+    """c = exp(a).   f' = c."""
+
+    saved_inputs = ()  # forward keeps only arrays it made
 
     def forward(self, a):
-        self.out = xp.exp(a)
-        return self.out
+        self.c = xp.exp(a)
+        return self.c
 
-    def backward(self, grad_out):
-        return (grad_out * self.out,)
-
-    def jvp(self, da):
-        # dc = c * da
-        return da * self.out
+    def derivative(self):
+        return self.c
 
 
-class Log(Op):
-    """c = ln(a).   grad_a = grad_out / a."""
+class Log(Elementwise):
+    """c = ln(a).   f' = 1 / a."""
 
     def forward(self, a):
         self.a = a
         return xp.log(a)
 
-    def backward(self, grad_out):
-        return (grad_out / self.a,)
-
-    def jvp(self, da):
-        # dc = da / a
-        return da / self.a
+    def derivative(self):
+        return 1.0 / self.a
 
 
-class Sqrt(Op):
-    """c = sqrt(a).   grad_a = grad_out / (2 c)."""
+class Sqrt(Elementwise):
+    """c = sqrt(a).   f' = 1 / (2 c)."""
+
+    saved_inputs = ()  # forward keeps only arrays it made
 
     def forward(self, a):
-        self.out = xp.sqrt(a)
-        return self.out
+        self.c = xp.sqrt(a)
+        return self.c
 
-    def backward(self, grad_out):
-        return (grad_out / (2 * self.out),)
-
-    def jvp(self, da):
-        # dc = da / (2 c)
-        return da / (2 * self.out)
+    def derivative(self):
+        return 0.5 / self.c
 
 
-class Abs(Op):
-    """c = |a|.   grad_a = grad_out * sign(a) (0 at a = 0, as in PyTorch)."""
+class Abs(Elementwise):
+    """c = |a|.   f' = sign(a) (0 at a = 0, as in PyTorch)."""
 
     def forward(self, a):
         self.a = a
         return xp.abs(a)
 
-    def backward(self, grad_out):
-        return (grad_out * xp.sign(self.a),)
-
-    def jvp(self, da):
-        # dc = sign(a) * da
-        return da * xp.sign(self.a)
+    def derivative(self):
+        return xp.sign(self.a)
 
 
-class Clip(Op):
-    """c = min(max(a, low), high).   grad_a = grad_out where low <= a <= high, else 0."""
+class Clip(Masked):
+    """c = min(max(a, low), high).   f' = 1 where low <= a <= high, else 0."""
+
+    saved_inputs = ()  # forward keeps only arrays it made
 
     def forward(self, a, low, high):
         self.inside = (a >= low) & (a <= high)
         return xp.clip(a, low, high)
 
-    def backward(self, grad_out):
-        return (grad_out * self.inside,)
-
-    def jvp(self, da):
-        # dc = da where low <= a <= high, else 0
-        return da * self.inside
+    def derivative(self):
+        return self.inside
 
 
-class Maximum(Op):
-    """c = max(a, b) elementwise.   The gradient goes to the larger input; ties split it evenly."""
+class Extremum(Binary):
+    """c = max(a, b) (``largest``) or min(a, b) elementwise.   dc/da = 1 where a wins, 0 where
+    b wins, 1/2 on ties (the gradient is split evenly, as torch does); dc/db = 1 - dc/da."""
 
-    def forward(self, a, b):
-        self.a, self.b = a, b
-        return xp.maximum(a, b)
+    def forward(self, a, b, largest):
+        self.a, self.b, self.largest = a, b, largest
+        return xp.maximum(a, b) if largest else xp.minimum(a, b)
 
-    def backward(self, grad_out):
+    def partials(self, need_a, need_b):
         a, b = self.a, self.b
-        share_a = xp.where(a == b, 0.5, a > b).astype(grad_out.dtype)
-        grad_a = sum_to_shape(grad_out * share_a, a.shape) if self.needs[0] else None
-        grad_b = sum_to_shape(grad_out * (1 - share_a), b.shape) if self.needs[1] else None
-        return grad_a, grad_b
-
-    def jvp(self, da, db):
-        # dc = da where a > b, db where a < b, (da + db) / 2 on ties (as backward splits them)
-        a, b = self.a, self.b
-        dtype = (da if da is not None else db).dtype
-        share_a = xp.where(a == b, 0.5, a > b).astype(dtype)
-        term_a = None if da is None else da * share_a
-        term_b = None if db is None else db * (1 - share_a)
-        return add_tangents(term_a, term_b)
+        share_a = xp.where(a == b, a.dtype.type(0.5), a > b if self.largest else a < b)
+        return share_a, (1 - share_a if need_b else None)
 
 
-class Minimum(Op):
-    """c = min(a, b) elementwise.   The gradient goes to the smaller input; ties split it evenly."""
+class Where(Binary):
+    """c = a where condition else b.   dc/da = condition, dc/db = not condition (selections)."""
 
-    def forward(self, a, b):
-        self.a, self.b = a, b
-        return xp.minimum(a, b)
+    saved_inputs = ()  # forward keeps only arrays it made
 
-    def backward(self, grad_out):
-        a, b = self.a, self.b
-        share_a = xp.where(a == b, 0.5, a < b).astype(grad_out.dtype)
-        grad_a = sum_to_shape(grad_out * share_a, a.shape) if self.needs[0] else None
-        grad_b = sum_to_shape(grad_out * (1 - share_a), b.shape) if self.needs[1] else None
-        return grad_a, grad_b
-
-    def jvp(self, da, db):
-        # dc = da where a < b, db where a > b, (da + db) / 2 on ties (as backward splits them)
-        a, b = self.a, self.b
-        dtype = (da if da is not None else db).dtype
-        share_a = xp.where(a == b, 0.5, a < b).astype(dtype)
-        term_a = None if da is None else da * share_a
-        term_b = None if db is None else db * (1 - share_a)
-        return add_tangents(term_a, term_b)
-
-
-class Where(Op):
-    """c = a where condition else b.   grad_a = grad_out * condition, grad_b = the rest."""
+    _chain = staticmethod(select)
 
     def forward(self, a, b, condition):
-        self.condition, self.shapes = condition, (a.shape, b.shape)
+        self.condition = condition
         return xp.where(condition, a, b)
 
-    def backward(self, grad_out):
-        zero = xp.zeros((), grad_out.dtype)
-        grad_a = xp.where(self.condition, grad_out, zero)
-        grad_b = xp.where(self.condition, zero, grad_out)
-        return sum_to_shape(grad_a, self.shapes[0]), sum_to_shape(grad_b, self.shapes[1])
-
-    def jvp(self, da, db):
-        # dc = da where condition else db (a missing tangent is 0)
-        return xp.where(self.condition, 0 if da is None else da, 0 if db is None else db)
-
-
-def _operands(a, b):
-    """Both operands as Tensors; a plain number or array takes the other operand's dtype."""
-    return (a, as_tensor(b, a)) if isinstance(a, Tensor) else (as_tensor(a, b), b)
+    def partials(self, need_a, need_b):
+        return self.condition, (~self.condition if need_b else None)
 
 
 def add(a, b):
     """a + b with broadcasting."""
-    return Add.apply(*_operands(a, b))
+    return Add.apply(*operands(a, b))
 
 
 def sub(a, b):
     """a - b with broadcasting."""
-    return Sub.apply(*_operands(a, b))
+    return Sub.apply(*operands(a, b))
 
 
 def mul(a, b):
     """a * b with broadcasting."""
-    return Mul.apply(*_operands(a, b))
+    return Mul.apply(*operands(a, b))
 
 
 def div(a, b):
-    """a / b with broadcasting."""
-    return Div.apply(*_operands(a, b))
+    """a / b with broadcasting; true division, so integers give the default float dtype."""
+    a, b = operands(a, b)
+    if a.data.dtype.kind not in "fc":
+        a, b = floating(a), floating(b)
+    return Div.apply(a, b)
 
 
 def neg(a):
@@ -290,25 +240,33 @@ def neg(a):
 
 
 def pow(a, exponent):
-    """a ** exponent for a constant (Python number) exponent."""
+    """a ** exponent for a Tensor ``a`` and a constant number exponent, or for a constant number
+    ``a`` and a Tensor exponent (``2 ** t``). A float with integers gives the default float
+    dtype; integers with integers stay integers (as torch)."""
     if isinstance(exponent, Tensor):
-        raise TypeError(f"pow: expected a constant number as exponent, got a {type(exponent).__name__}")
-    return Pow.apply(a, exponent=float(exponent))
+        if isinstance(a, Tensor):
+            raise TypeError("pow: expected a constant number as exponent, got a Tensor")
+        if not isinstance(a, numbers.Real):
+            raise TypeError(f"pow: expected a number as base, got a {type(a).__name__}")
+        base = int(a) if isinstance(a, numbers.Integral) else float(a)
+        return RPow.apply(exponent if type(base) is int else floating(exponent), base=base)
+    p = int(exponent) if isinstance(exponent, numbers.Integral) else float(exponent)
+    return Pow.apply(a if type(p) is int else floating(a), exponent=p)
 
 
 def exp(a):
     """e ** a."""
-    return Exp.apply(a)
+    return Exp.apply(a if a.requires_grad else floating(a))
 
 
 def log(a):
     """Natural logarithm."""
-    return Log.apply(a)
+    return Log.apply(a if a.requires_grad else floating(a))
 
 
 def sqrt(a):
     """Square root."""
-    return Sqrt.apply(a)
+    return Sqrt.apply(a if a.requires_grad else floating(a))
 
 
 def abs(a):
@@ -317,23 +275,30 @@ def abs(a):
 
 
 def clip(a, low, high):
-    """a clipped to [low, high] (either bound may be None)."""
-    low = -float("inf") if low is None else low
-    high = float("inf") if high is None else high
-    return Clip.apply(a, low=a.dtype.type(low), high=a.dtype.type(high))
+    """a clipped to [low, high] (either bound may be None); a float bound makes an integer
+    tensor float, as torch does."""
+    if isinstance(low, float) or isinstance(high, float):
+        a = floating(a)
+    dtype = a.data.dtype
+    limits = xp.iinfo(dtype) if dtype.kind in "iu" else None
+    if low is None:
+        low = -math.inf if limits is None else limits.min
+    if high is None:
+        high = math.inf if limits is None else limits.max
+    return Clip.apply(a, low=dtype.type(low), high=dtype.type(high))
 
 
 def maximum(a, b):
     """Elementwise maximum of two tensors (or a tensor and a number)."""
-    return Maximum.apply(a, as_tensor(b, a))
+    return Extremum.apply(*operands(a, b), largest=True)
 
 
 def minimum(a, b):
     """Elementwise minimum of two tensors (or a tensor and a number)."""
-    return Minimum.apply(a, as_tensor(b, a))
+    return Extremum.apply(*operands(a, b), largest=False)
 
 
 def where(condition, a, b):
     """Elements of ``a`` where ``condition`` holds, else of ``b`` (condition is not differentiated)."""
     condition = condition.data if isinstance(condition, Tensor) else xp.asarray(condition)
-    return Where.apply(*_operands(a, b), condition=condition.astype(bool))
+    return Where.apply(*operands(a, b), condition=condition.astype(bool))

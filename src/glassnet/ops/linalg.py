@@ -2,7 +2,7 @@
 
 from ..autodiff import Op, Tensor
 from ..backend import xp
-from ._util import add_tangents, as_tensor, sum_to_shape
+from ._util import add_tangents, as_tensor, cast, operands, sum_to_shape
 
 __all__ = ["matmul", "linear"]
 
@@ -52,6 +52,8 @@ class Linear(Op):
     Leading axes beyond the last are treated as batch axes.
     """
 
+    saved_inputs = (0, 1)  # a_prev and W; b is not needed for the backward
+
     def forward(self, a_prev, W, b=None):
         self.a_prev, self.W = a_prev, W
         net = a_prev @ W.T
@@ -82,17 +84,18 @@ class Linear(Op):
 
 
 def matmul(a, b):
-    """Matrix product a @ b (a plain array operand takes the other operand's dtype)."""
-    if not isinstance(b, Tensor):
-        b = as_tensor(b, a)
-    elif not isinstance(a, Tensor):
-        a = as_tensor(a, b)
-    return MatMul.apply(a, b)
+    """Matrix product a @ b; operands of different dtypes meet in torch's common dtype (a plain
+    array of the same kind takes the Tensor's dtype, see ``_util.operands``)."""
+    return MatMul.apply(*operands(a, b))
 
 
 def linear(x, W, b=None):
     """net = x @ W^T + b, the fused affine map of a dense layer (W has shape (out, in)); a
-    plain array ``x`` is taken as a constant of W's dtype."""
+    plain array ``x`` is taken as a constant of W's dtype, a Tensor ``x`` of another dtype
+    meets W in their common dtype."""
     if not isinstance(x, Tensor):
         x = as_tensor(x, W)
+    elif x.data.dtype is not W.data.dtype:
+        x, W = operands(x, W)
+        b = None if b is None else cast(b, W.data.dtype)
     return Linear.apply(x, W) if b is None else Linear.apply(x, W, b)

@@ -1,5 +1,8 @@
 """Loss functions E(output, target), each one fused op whose backward is the output delta.
 
+Each states dE/da once (``derivative``, see ops/_base.py): backward is grad_out * dE/da and
+jvp sum(dE/da * da).
+
 Targets are constants (no gradient flows into them). ``reduction`` is "mean" or "sum";
 what "mean" divides by is stated per loss and matches PyTorch where PyTorch has the loss.
 The logit versions never form exp of a large number: finite values and gradients for any
@@ -7,9 +10,10 @@ finite logits. Reference: Bishop, Pattern Recognition and Machine Learning (2006
 5.2 (delta = a - y for matching output units and losses); the lectures' deck 003.
 """
 
-from ..autodiff import Op, Tensor
+from ..autodiff import Tensor
 from ..backend import xp
 from ..errors import ShapeError
+from ._base import Loss
 
 __all__ = [
     "sse", "mse", "l1", "binary_cross_entropy", "sigmoid_binary_cross_entropy",
@@ -24,56 +28,50 @@ def _divisor(reduction, n):
     return n if reduction == "mean" else 1
 
 
-class SumOfSquares(Op):
+class SumOfSquares(Loss):
     """E = 1/2 * sum (a - y)^2 (the lectures' quadratic loss), divided by the number of samples
     for "mean".   delta = (a - y) / divisor."""
+
+    saved_inputs = ()  # forward keeps only arrays it made
 
     def forward(self, a, y, reduction):
         self.diff, self.n = a - y, _divisor(reduction, a.shape[0] if a.ndim else 1)
         return 0.5 * (self.diff * self.diff).sum() / self.n
 
-    def backward(self, grad_out):
-        return (self.diff * (grad_out / self.n),)
-
-    def jvp(self, da):
-        # dE = sum((a - y) da) / divisor
-        return (self.diff * da).sum() / self.n
+    def derivative(self, scale):
+        return self.diff * (scale / self.n)
 
 
-class MeanSquaredError(Op):
+class MeanSquaredError(Loss):
     """E = sum (a - y)^2, divided by the number of elements for "mean" (torch's MSELoss).
     delta = 2 (a - y) / divisor."""
+
+    saved_inputs = ()  # forward keeps only arrays it made
 
     def forward(self, a, y, reduction):
         self.diff, self.n = a - y, _divisor(reduction, a.size)
         return (self.diff * self.diff).sum() / self.n
 
-    def backward(self, grad_out):
-        return (self.diff * (2.0 * grad_out / self.n),)
-
-    def jvp(self, da):
-        # dE = 2 sum((a - y) da) / divisor
-        return 2.0 * (self.diff * da).sum() / self.n
+    def derivative(self, scale):
+        return self.diff * (2.0 * scale / self.n)
 
 
-class AbsoluteError(Op):
+class AbsoluteError(Loss):
     """E = sum |a - y|, divided by the number of elements for "mean" (torch's L1Loss).
     delta = sign(a - y) / divisor."""
+
+    saved_inputs = ()  # forward keeps only arrays it made
 
     def forward(self, a, y, reduction):
         diff = a - y
         self.sign, self.n = xp.sign(diff), _divisor(reduction, a.size)
         return xp.abs(diff).sum() / self.n
 
-    def backward(self, grad_out):
-        return (self.sign * (grad_out / self.n),)
-
-    def jvp(self, da):
-        # dE = sum(sign(a - y) da) / divisor
-        return (self.sign * da).sum() / self.n
+    def derivative(self, scale):
+        return self.sign * (scale / self.n)
 
 
-class BinaryCrossEntropy(Op):
+class BinaryCrossEntropy(Loss):
     """E = -sum [y ln a + (1 - y) ln(1 - a)] on probabilities a (each ln clamped at -100, as
     torch), divided by the number of elements for "mean".
     grad_a = (a - y) / max(a (1 - a), 1e-12) / divisor (torch's form)."""
@@ -84,17 +82,12 @@ class BinaryCrossEntropy(Op):
         log_1ma = xp.maximum(xp.log(xp.maximum(1.0 - a, _TINY)), _LOG_FLOOR)
         return -(y * log_a + (1.0 - y) * log_1ma).sum() / self.n
 
-    def backward(self, grad_out):
+    def derivative(self, scale):
         a = self.a
-        return ((a - self.y) / xp.maximum(a * (1.0 - a), 1e-12) * (grad_out / self.n),)
-
-    def jvp(self, da):
-        # dE = sum(grad_a da), grad_a as in backward
-        a = self.a
-        return ((a - self.y) / xp.maximum(a * (1.0 - a), 1e-12) * da).sum() / self.n
+        return (a - self.y) / xp.maximum(a * (1.0 - a), 1e-12) * (scale / self.n)
 
 
-class SigmoidBinaryCrossEntropy(Op):
+class SigmoidBinaryCrossEntropy(Loss):
     """Binary cross-entropy on logits x, fused with the sigmoid a = 1 / (1 + exp(-x)):
 
         E = sum [ln(1 + exp(x)) - x y]    (equal to the BCE of a; ln(1 + exp(x)) is evaluated
@@ -108,17 +101,12 @@ class SigmoidBinaryCrossEntropy(Op):
         self.x, self.y, self.n = x, y, _divisor(reduction, x.size)
         return (xp.logaddexp(x.dtype.type(0), x) - x * y).sum() / self.n
 
-    def backward(self, grad_out):
+    def derivative(self, scale):
         a = 0.5 * (1.0 + xp.tanh(0.5 * self.x))
-        return ((a - self.y) * (grad_out / self.n),)
-
-    def jvp(self, dx):
-        # dE = sum((sigmoid(x) - y) dx) / divisor
-        a = 0.5 * (1.0 + xp.tanh(0.5 * self.x))
-        return ((a - self.y) * dx).sum() / self.n
+        return (a - self.y) * (scale / self.n)
 
 
-class CrossEntropy(Op):
+class CrossEntropy(Loss):
     """Categorical cross-entropy on probabilities a: E = -sum_i sum_k y_ik ln a_ik (ln clamped
     at -100), divided by the number of samples for "mean".   grad_a = -y / a / divisor (0
     where the clamp holds)."""
@@ -127,25 +115,22 @@ class CrossEntropy(Op):
         self.a, self.y, self.n = a, y, _divisor(reduction, a.shape[0])
         return -(y * xp.maximum(xp.log(xp.maximum(a, _TINY)), _LOG_FLOOR)).sum() / self.n
 
-    def backward(self, grad_out):
+    def derivative(self, scale):
         a = self.a
         safe = a > _TINY
-        return (xp.where(safe, -self.y / xp.where(safe, a, 1.0), 0.0).astype(a.dtype) * (grad_out / self.n),)
-
-    def jvp(self, da):
-        # dE = -sum(y / a da) / divisor (0 where the clamp holds)
-        a = self.a
-        safe = a > _TINY
-        return -(xp.where(safe, self.y / xp.where(safe, a, 1.0), 0.0) * da).sum() / self.n
+        grad = xp.where(safe, -self.y / xp.where(safe, a, 1.0), 0.0).astype(a.dtype)
+        return grad * (scale / self.n)
 
 
-class SoftmaxCrossEntropy(Op):
+class SoftmaxCrossEntropy(Loss):
     """Categorical cross-entropy on logits x, fused with the softmax a = softmax(x):
 
         E = -sum_i sum_k y_ik log_softmax(x)_ik     (labels: y is one-hot of the label)
         delta = (a - y) / divisor,  divisor = number of samples for "mean" (torch's
         CrossEntropyLoss).
     """
+
+    saved_inputs = ()  # forward keeps only arrays it made
 
     def forward(self, x, target, reduction):
         shifted = x - x.max(axis=-1, keepdims=True)
@@ -155,21 +140,14 @@ class SoftmaxCrossEntropy(Op):
             return -log_a[xp.arange(x.shape[0]), target].sum() / self.n
         return -(target * log_a).sum() / self.n
 
-    def backward(self, grad_out):
+    def derivative(self, scale):
         delta = xp.exp(self.log_a)
         if self.target.ndim == 1:
             delta[xp.arange(delta.shape[0]), self.target] -= 1.0
         else:
             delta -= self.target
-        delta *= grad_out / self.n
-        return (delta,)
-
-    def jvp(self, dx):
-        # dE = -sum_i sum_k y_ik dlog_a_ik / divisor,  dlog_a = dx - sum_k(a_k dx_k)
-        dlog_a = dx - (xp.exp(self.log_a) * dx).sum(axis=-1, keepdims=True)
-        if self.target.ndim == 1:  # integer labels
-            return -dlog_a[xp.arange(dx.shape[0]), self.target].sum() / self.n
-        return -(self.target * dlog_a).sum() / self.n
+        delta *= scale / self.n
+        return delta
 
 
 def _check_reduction(who, reduction):

@@ -29,6 +29,8 @@ class BatchNorm(Op):
         running_var  = (1 - momentum) running_var  + momentum var * n / (n - 1)   (unbiased)
     """
 
+    saved_inputs = (1,)  # gamma; x enters the backward through x_hat, which forward made
+
     def forward(self, x, gamma, beta, running_mean, running_var, training, momentum, eps):
         if training:
             mu, var = x.mean(axis=0), x.var(axis=0)

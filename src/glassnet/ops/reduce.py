@@ -2,7 +2,7 @@
 
 from ..autodiff import Op
 from ..backend import xp
-from ._util import normalize_axis
+from ._util import floating, normalize_axis
 
 __all__ = ["sum", "mean", "max", "min"]
 
@@ -16,6 +16,8 @@ def _expand(grad_out, shape, axes, keepdims):
 
 class Sum(Op):
     """c = sum of a over axes.   grad_a = grad_out broadcast back over the summed axes."""
+
+    saves_arrays = False
 
     def forward(self, a, axis, keepdims):
         self.shape, self.axes, self.keepdims = a.shape, normalize_axis(axis, a.ndim), keepdims
@@ -32,6 +34,8 @@ class Sum(Op):
 
 class Mean(Op):
     """c = mean of a over axes (n elements each).   grad_a = grad_out / n, broadcast back."""
+
+    saves_arrays = False
 
     def forward(self, a, axis, keepdims):
         self.shape, self.axes, self.keepdims = a.shape, normalize_axis(axis, a.ndim), keepdims
@@ -92,8 +96,8 @@ def sum(a, axis=None, keepdims=False):
 
 
 def mean(a, axis=None, keepdims=False):
-    """Arithmetic mean over ``axis`` (None: all axes)."""
-    return Mean.apply(a, axis=axis, keepdims=keepdims)
+    """Arithmetic mean over ``axis`` (None: all axes); integers give the default float dtype."""
+    return Mean.apply(a if a.requires_grad else floating(a), axis=axis, keepdims=keepdims)
 
 
 def max(a, axis=None, keepdims=False):

@@ -1,6 +1,8 @@
 """Shape ops: reshape, transpose, indexing and slicing, concatenate, stack."""
 
-from ..autodiff import Op, Tensor
+import itertools
+
+from ..autodiff import IndexedGrad, Op, Tensor
 from ..backend import xp
 
 __all__ = ["reshape", "transpose", "getitem", "concatenate", "stack"]
@@ -8,6 +10,8 @@ __all__ = ["reshape", "transpose", "getitem", "concatenate", "stack"]
 
 class Reshape(Op):
     """c = a with a new shape.   grad_a = grad_out reshaped back."""
+
+    saves_arrays = False
 
     def forward(self, a, shape):
         self.shape, self.new_shape = a.shape, shape
@@ -23,6 +27,8 @@ class Reshape(Op):
 
 class Transpose(Op):
     """c = a with its axes permuted.   grad_a = grad_out with the inverse permutation."""
+
+    saves_arrays = False
 
     def forward(self, a, axes):
         self.axes = tuple(range(a.ndim))[::-1] if axes is None else tuple(axes)
@@ -46,19 +52,22 @@ def _is_basic(index):
 
 
 class GetItem(Op):
-    """c = a[index].   grad_a = zeros of a's shape with grad_out scattered (added) at index."""
+    """c = a[index].   grad_a = zeros of a's shape with grad_out added at index.
+
+    The backward returns that as an ``IndexedGrad`` (index and values, no array of a's shape):
+    the sweep adds the pieces of all slices of ``a`` into one array, so taking x[:, t] for
+    t = 1..T costs O(T) in the backward, not T full-size arrays of zeros.
+    """
+
+    saves_arrays = False  # the index only
 
     def forward(self, a, index):
         self.shape, self.dtype, self.index = a.shape, a.dtype, index
         return a[index]
 
     def backward(self, grad_out):
-        grad = xp.zeros(self.shape, self.dtype)
-        if _is_basic(self.index):
-            grad[self.index] = grad_out
-        else:
-            xp.add.at(grad, self.index, grad_out)  # repeated indices add up
-        return (grad,)
+        # repeated indices (integer arrays) add up; basic indices hit each element once
+        return (IndexedGrad(self.shape, self.dtype, self.index, grad_out, _is_basic(self.index)),)
 
     def jvp(self, da):
         # dc = da[index]
@@ -68,9 +77,11 @@ class GetItem(Op):
 class Concatenate(Op):
     """c = [a_1, ..., a_k] joined along an axis.   grad_a_i = the matching slice of grad_out."""
 
+    saves_arrays = False
+
     def forward(self, *arrays, axis):
         self.axis, self.shapes = axis, [a.shape for a in arrays]
-        self.splits = xp.cumsum([a.shape[axis] for a in arrays])[:-1].tolist()
+        self.splits = list(itertools.accumulate(a.shape[axis] for a in arrays))[:-1]  # host ints
         return xp.concatenate(arrays, axis=axis)
 
     def backward(self, grad_out):
@@ -85,6 +96,8 @@ class Concatenate(Op):
 
 class Stack(Op):
     """c = a_1, ..., a_k stacked along a new axis.   grad_a_i = grad_out taken at i on that axis."""
+
+    saves_arrays = False
 
     def forward(self, *arrays, axis):
         self.axis, self.n = axis, len(arrays)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, is_real
 
 __all__ = ["Adadelta"]
 
@@ -24,17 +24,20 @@ class Adadelta(Optimizer):
         rho: decay rate of both averages, in [0, 1) (default 0.9).
         eps: added inside both square roots; it sets the size of the first steps (default 1e-6).
         weight_decay: g := g + weight_decay * w before the update (torch's convention).
+        flatten: keep the parameters in flat buffers (see ``Optimizer``); False: one by one.
     Raises:
         ValueError: lr <= 0, rho outside [0, 1), eps <= 0 or weight_decay < 0.
     Reference: M. D. Zeiler, "ADADELTA: An Adaptive Learning Rate Method", arXiv:1212.5701
     (2012), Algorithm 1.
     """
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay)
-        if not 0.0 <= rho < 1.0:
+    elementwise = True
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, *, flatten=True):
+        super().__init__(params, lr, weight_decay, flatten=flatten)
+        if not (is_real(rho) and 0.0 <= rho < 1.0):
             raise ValueError(f"Adadelta: expected rho in [0, 1), got {rho!r}")
-        if not eps > 0:
+        if not (is_real(eps) and eps > 0):
             raise ValueError(f"Adadelta: expected eps > 0, got {eps!r}")
         self.rho, self.eps = float(rho), float(eps)
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, is_real
 
 __all__ = ["Adagrad"]
 
@@ -22,15 +22,18 @@ class Adagrad(Optimizer):
         eps: added to sqrt(G) so that a weight whose gradients were all 0 divides by eps, not 0
             (default 1e-10).
         weight_decay: g := g + weight_decay * w before the update (torch's convention).
+        flatten: keep the parameters in flat buffers (see ``Optimizer``); False: one by one.
     Raises:
         ValueError: lr <= 0, eps <= 0 or weight_decay < 0.
     Reference: J. Duchi, E. Hazan, Y. Singer, "Adaptive Subgradient Methods for Online Learning
     and Stochastic Optimization", JMLR 12 (2011), the diagonal update of Figure 1 / eq. (1).
     """
 
-    def __init__(self, params, lr=0.01, eps=1e-10, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay)
-        if not eps > 0:
+    elementwise = True
+
+    def __init__(self, params, lr=0.01, eps=1e-10, weight_decay=0.0, *, flatten=True):
+        super().__init__(params, lr, weight_decay, flatten=flatten)
+        if not (is_real(eps) and eps > 0):
             raise ValueError(f"Adagrad: expected eps > 0, got {eps!r}")
         self.eps = float(eps)
 

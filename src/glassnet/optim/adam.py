@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, is_real
 
 __all__ = ["Adam"]
 
@@ -23,16 +23,20 @@ class Adam(Optimizer):
         lr: step size eta (default 1e-3).  beta1, beta2: decay rates in [0, 1).
         eps: added to sqrt(v_hat) (default 1e-8).
         weight_decay: g := g + weight_decay * w before the update (torch's Adam, not AdamW).
+        flatten: keep the parameters in flat buffers (see ``Optimizer``); False: one by one.
     Reference: D. P. Kingma, J. Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
     """
 
-    def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay)
+    elementwise = True
+
+    def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, *,
+                 flatten=True):  # fmt: skip
+        super().__init__(params, lr, weight_decay, flatten=flatten)
         for name, beta in (("beta1", beta1), ("beta2", beta2)):
-            if not 0.0 <= beta < 1.0:
+            if not (is_real(beta) and 0.0 <= beta < 1.0):
                 raise ValueError(f"{type(self).__name__}: expected {name} in [0, 1), got {beta!r}")
-        if not eps > 0:
-            raise ValueError(f"Adam: expected eps > 0, got {eps!r}")
+        if not (is_real(eps) and eps > 0):
+            raise ValueError(f"{type(self).__name__}: expected eps > 0, got {eps!r}")
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
 
     def update(self, w, g, state):

@@ -1,7 +1,6 @@
 """AdamW: Adam with decoupled weight decay."""
 
 from .adam import Adam
-from .clip import clip_grad_norm, clip_grad_value
 
 __all__ = ["AdamW"]
 
@@ -30,30 +29,29 @@ class AdamW(Adam):
         lr: step size eta (default 1e-3).  beta1, beta2: decay rates in [0, 1).
         eps: added to sqrt(v_hat) (default 1e-8).
         weight_decay: the decoupled decay factor, >= 0 (default 1e-2, as torch.optim.AdamW).
+        flatten: keep the parameters in flat buffers (see ``Optimizer``); False: one by one.
     Raises:
         ValueError: lr <= 0, a beta outside [0, 1), eps <= 0 or weight_decay < 0.
     Reference: I. Loshchilov, F. Hutter, "Decoupled Weight Decay Regularization", ICLR 2019,
     Algorithm 2 (AdamW).
     """
 
-    def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2):
-        super().__init__(params, lr, beta1, beta2, eps, weight_decay)
+    def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2, *,
+                 flatten=True):  # fmt: skip
+        super().__init__(params, lr, beta1, beta2, eps, weight_decay, flatten=flatten)
 
     def step(self, closure=None):
         """Decay, then Adam's update, for every parameter that has a gradient; returns the
         closure's loss if given. (Overrides the base step, which would add the decay to g.)"""
         loss = closure() if closure is not None else None  # g at the undecayed weights
-        if self.clip_norm is not None:
-            clip_grad_norm(self.params, self.clip_norm)
-        if self.clip_value is not None:
-            clip_grad_value(self.params, self.clip_value)
+        slots = self._slots(clip=True)
         self.t += 1
         shrink = 1.0 - self.lr * self.weight_decay
-        for p, state in zip(self.params, self.state):
-            if p.grad is not None:
+        for w, g, state in slots:
+            if g is not None:
                 if self.weight_decay:
-                    p.data *= shrink
-                self.update(p.data, p.grad, state)
+                    w *= shrink
+                self.update(w, g, state)
         return loss
 
     def __repr__(self):

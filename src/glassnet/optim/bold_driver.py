@@ -1,6 +1,8 @@
 """The bold driver: gradient descent whose learning rate adapts to the error."""
 
-from .optimizer import Optimizer
+import numpy as np
+
+from .optimizer import Optimizer, is_real
 
 __all__ = ["BoldDriver"]
 
@@ -18,6 +20,8 @@ class BoldDriver(Optimizer):
     Args:
         params: the parameters. lr: the initial eta. increase: factor > 1 (default 1.1).
         decrease: factor in (0, 1) (default 0.5). weight_decay: as torch (added to g).
+        flatten: keep the parameters in flat buffers (see ``Optimizer``); False: one by one.
+    State: the per-weight last step dw, and ``previous_loss`` and ``undone`` (steps taken back).
     Reference: Vogl et al., "Accelerating the convergence of the back-propagation method",
     Biological Cybernetics 59 (1988); Battiti, "Accelerated backpropagation learning: two
     optimization methods", Complex Systems 3 (1989).
@@ -25,12 +29,15 @@ class BoldDriver(Optimizer):
 
     needs_closure = True
     full_batch = True
+    elementwise = True
+    state_attributes = (("previous_loss", None), ("undone", 0))
 
-    def __init__(self, params, lr=0.01, increase=1.1, decrease=0.5, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay)
-        if not increase > 1:
+    def __init__(self, params, lr=0.01, increase=1.1, decrease=0.5, weight_decay=0.0, *,
+                 flatten=True):  # fmt: skip
+        super().__init__(params, lr, weight_decay, flatten=flatten)
+        if not (is_real(increase) and 1 < increase < np.inf):
             raise ValueError(f"BoldDriver: expected increase > 1, got {increase!r}")
-        if not 0 < decrease < 1:
+        if not (is_real(decrease) and 0 < decrease < 1):
             raise ValueError(f"BoldDriver: expected decrease in (0, 1), got {decrease!r}")
         self.increase, self.decrease = float(increase), float(decrease)
         self.previous_loss, self.undone = None, 0
@@ -42,9 +49,9 @@ class BoldDriver(Optimizer):
         value = float(loss.data)
         if self.previous_loss is not None:
             if value > self.previous_loss:  # the last step went too far: take it back
-                for p, state in zip(self.params, self.state):
+                for w, _, state in self._slots():
                     if "dw" in state:
-                        p.data -= state["dw"]
+                        w -= state["dw"]
                 self.lr *= self.decrease
                 self.undone += 1
                 loss = closure()  # the gradient at the restored weights
@@ -56,5 +63,8 @@ class BoldDriver(Optimizer):
         return loss
 
     def update(self, w, g, state):
-        dw = state["dw"] = -self.lr * g
+        dw = state.get("dw")
+        if dw is None:
+            dw = state["dw"] = np.empty_like(w)
+        np.multiply(g, -self.lr, out=dw)  # = -eta g, into the array the state already holds
         w += dw

@@ -10,6 +10,9 @@ from ..backend import xp
 
 __all__ = ["clip_grad_norm", "clip_grad_value"]
 
+# Both functions assign new arrays to ``p.grad``; an optimizer on flat buffers copies them back
+# into its buffer at the next step (and clips its buffers in place itself, ``_clip_arrays``).
+
 
 def clip_grad_norm(params, max_norm):
     """Scale all gradients together so that their joint norm ||g|| is at most ``max_norm``:
@@ -26,6 +29,24 @@ def clip_grad_norm(params, max_norm):
         for p in grads:
             p.grad = p.grad * p.grad.dtype.type(scale)
     return total
+
+
+def _clip_arrays(grads, max_norm=None, clip_value=None):
+    """Clip gradient arrays in place, as ``clip_grad_norm`` (their joint norm) and then
+    ``clip_grad_value`` do for parameters; None skips either. Used on the flat buffers."""
+    if max_norm is not None:
+        if not max_norm > 0:
+            raise ValueError(f"clip_grad_norm: expected max_norm > 0, got {max_norm!r}")
+        total = math.sqrt(sum(float(g @ g) for g in grads))
+        if total > max_norm:
+            scale = max_norm / (total + 1e-6)
+            for g in grads:
+                g *= g.dtype.type(scale)
+    if clip_value is not None:
+        if not clip_value > 0:
+            raise ValueError(f"clip_grad_value: expected clip_value > 0, got {clip_value!r}")
+        for g in grads:
+            xp.clip(g, -clip_value, clip_value, out=g)
 
 
 def clip_grad_value(params, clip_value):

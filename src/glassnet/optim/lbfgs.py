@@ -1,5 +1,6 @@
 """Quasi-Newton methods on the flattened weight vector: BFGS, L-BFGS and the strong-Wolfe
-line search they share (full batch, through ``step(closure)``)."""
+line search they share (full batch, through ``step(closure)``). The vector is the optimizer's
+flat buffer when the parameters share one (see ``Optimizer``), in float64."""
 
 import numpy as np
 
@@ -8,38 +9,16 @@ from .optimizer import Optimizer, is_real
 __all__ = ["BFGS", "LBFGS", "strong_wolfe"]
 
 
-# ---------------------------------------------------------------- the flattened weight vector
-
-
-def _flat_params(params):
-    """All parameters as one float64 vector (C order, parameters in order)."""
-    return np.concatenate([p.data.reshape(-1) for p in params]).astype(np.float64)
-
-
-def _set_params(params, x):
-    """Write the vector x back into the parameters (in place, each in its own dtype)."""
-    start = 0
-    for p in params:
-        stop = start + p.data.size
-        p.data[...] = x[start:stop].reshape(p.data.shape)
-        start = stop
-
-
-def _flat_grad(params):
-    """All gradients as one float64 vector; a parameter without a gradient counts as zero."""
-    return np.concatenate(
-        [np.zeros(p.data.size) if p.grad is None else np.asarray(p.grad, np.float64).reshape(-1)
-         for p in params]
-    )  # fmt: skip
+# ---------------------------------------------------------------- shared helpers
 
 
 def _evaluate(opt, closure):
     """Run the closure; returns (loss Tensor, E, grad E) with the optimizer's weight decay
     added as a penalty (E + wd/2 ||w||^2, g + wd w), so the line search sees what it steps on."""
     loss = closure()
-    f, g = float(loss.data), _flat_grad(opt.params)
+    f, g = float(loss.data), opt._gradient_vector()
     if opt.weight_decay:
-        x = _flat_params(opt.params)
+        x = opt._vector()
         f += 0.5 * opt.weight_decay * float(x @ x)
         g += opt.weight_decay * x
     return loss, f, g
@@ -160,8 +139,8 @@ class _QuasiNewton(Optimizer):
     needs_closure = True
     full_batch = True
 
-    def __init__(self, params, lr, c1, c2, max_evals, tolerance_grad, weight_decay):
-        super().__init__(params, lr, weight_decay)
+    def __init__(self, params, lr, c1, c2, max_evals, tolerance_grad, weight_decay, flatten):
+        super().__init__(params, lr, weight_decay, flatten=flatten)
         name = type(self).__name__
         _check(name, "c1 in (0, 1)", c1, lambda v: 0 < v < 1)
         _check(name, f"c2 in (c1, 1) = ({c1}, 1)", c2, lambda v: c1 < v < 1)
@@ -183,25 +162,25 @@ class _QuasiNewton(Optimizer):
         state = self.state[0]
         first = "x" not in state
         if not first:
-            self._learn(_flat_params(self.params) - state["x"], g - state["g"])
+            self._learn(self._vector() - state["x"], g - state["g"])
         p = self._direction(g)
         d0 = float(g @ p)
         if not d0 < 0:  # not a descent direction: forget and use steepest descent
             self._forget()
             p, d0 = -g, -float(g @ g)
             first = True
-        x = _flat_params(self.params)
+        x = self._vector()
         alpha1 = min(1.0, 1.0 / float(np.abs(g).sum())) * self.lr if first else self.lr
 
         def phi(alpha):
-            _set_params(self.params, x + alpha * p)
+            self._set_vector(x + alpha * p)
             _, fa, ga = _evaluate(self, closure)
             return fa, float(ga @ p)
 
         alpha, fa, da, evals, found = strong_wolfe(phi, f, d0, alpha1, self.c1, self.c2, self.max_evals)
         self.t += 1
         self.last_search = {"alpha": alpha, "f0": f, "d0": d0, "f": fa, "d": da, "evals": evals, "wolfe": found}
-        _set_params(self.params, x + alpha * p)
+        self._set_vector(x + alpha * p)
         if not found:  # keep the best point seen (maybe x itself) and restart the memory
             self._forget()
             closure()  # leave loss and gradients of the weights we keep
@@ -228,12 +207,13 @@ class BFGS(_QuasiNewton):
         c1, c2: the Wolfe constants (1e-4, 0.9). max_evals: evaluations per line search (25).
         tolerance_grad: no step when ||g||_inf is at most this (1e-10).
         weight_decay: adds wd/2 ||w||^2 to the loss.
+        flatten: keep the parameters in a flat buffer (see ``Optimizer``); False: one by one.
     State (``state[0]``): x, g of the last iterate and H.
     """
 
     def __init__(self, params, lr=1.0, c1=1e-4, c2=0.9, max_evals=25, tolerance_grad=1e-10,
-                 weight_decay=0.0):  # fmt: skip
-        super().__init__(params, lr, c1, c2, max_evals, tolerance_grad, weight_decay)
+                 weight_decay=0.0, *, flatten=True):  # fmt: skip
+        super().__init__(params, lr, c1, c2, max_evals, tolerance_grad, weight_decay, flatten)
 
     def _direction(self, g):
         H = self.state[0].get("H")
@@ -266,13 +246,13 @@ class LBFGS(_QuasiNewton):
     Args:
         params: the parameters. lr: the trial step alpha (default 1).
         history_size: m, the pairs kept (10).
-        c1, c2, max_evals, tolerance_grad, weight_decay: as for ``BFGS``.
+        c1, c2, max_evals, tolerance_grad, weight_decay, flatten: as for ``BFGS``.
     State (``state[0]``): x, g of the last iterate; S and Y, the pairs as rows.
     """
 
     def __init__(self, params, lr=1.0, history_size=10, c1=1e-4, c2=0.9, max_evals=25,
-                 tolerance_grad=1e-10, weight_decay=0.0):  # fmt: skip
-        super().__init__(params, lr, c1, c2, max_evals, tolerance_grad, weight_decay)
+                 tolerance_grad=1e-10, weight_decay=0.0, *, flatten=True):  # fmt: skip
+        super().__init__(params, lr, c1, c2, max_evals, tolerance_grad, weight_decay, flatten)
         _check("LBFGS", "history_size >= 1 (an int)", history_size, lambda v: v == int(v) and v >= 1)
         self.history_size = int(history_size)
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..autodiff import Tensor, no_grad
+from ..autodiff import Tensor, no_grad, walk
 from ..errors import ShapeError
 from ..ops.linalg import Linear
 from .optimizer import Optimizer, is_real
@@ -39,8 +39,9 @@ class LevenbergMarquardt(Optimizer):
         mu: the initial damping (> 0). mu_increase: factor > 1 after a failed trial (10).
         mu_decrease: factor in (0, 1) after a success (0.1). mu_max: the largest mu tried
             (1e10). mu_min: the smallest mu (1e-20).
+        flatten: keep the parameters in a flat buffer (see ``Optimizer``); False: one by one.
     ``lr`` is another name for ``mu`` (so ``fit(..., optimizer="lm", lr=...)`` sets the
-    initial mu, and ``state_dict`` saves the current one).
+    initial mu, and ``state_dict`` saves the current one, with ``stalled`` and ``trials``).
     Reference: M. T. Hagan and M. B. Menhaj, "Training feedforward networks with the Marquardt
     algorithm", IEEE Transactions on Neural Networks 5(6), 989-993 (1994), eqs. 11-13 and the
     algorithm of sec. III.
@@ -49,10 +50,10 @@ class LevenbergMarquardt(Optimizer):
     needs_closure = True
     needs_residuals = True  # fit hands over residuals (output - target), not a scalar loss
     full_batch = True
+    state_attributes = (("stalled", False), ("trials", 0))  # mu is saved as lr
 
-    def __init__(
-        self, params, mu=1e-3, mu_increase=10.0, mu_decrease=0.1, mu_max=1e10, mu_min=1e-20
-    ):
+    def __init__(self, params, mu=1e-3, mu_increase=10.0, mu_decrease=0.1, mu_max=1e10,
+                 mu_min=1e-20, *, flatten=True):  # fmt: skip
         checks = (("mu", mu, mu > 0 if is_real(mu) else False),
                   ("mu_increase", mu_increase, mu_increase > 1 if is_real(mu_increase) else False),
                   ("mu_decrease", mu_decrease, 0 < mu_decrease < 1 if is_real(mu_decrease) else False),
@@ -65,7 +66,7 @@ class LevenbergMarquardt(Optimizer):
                 raise ValueError(
                     f"LevenbergMarquardt: expected {name} {expected[name]}, got {value!r}"
                 )
-        super().__init__(params, lr=mu)
+        super().__init__(params, lr=mu, flatten=flatten)
         self.mu_increase, self.mu_decrease = float(mu_increase), float(mu_decrease)
         self.mu_max, self.mu_min = float(mu_max), float(mu_min)
         self.stalled, self.trials = False, 0  # trials: solves in the last step
@@ -84,7 +85,7 @@ class LevenbergMarquardt(Optimizer):
         error = r @ r
         JtJ, Jte = J.T @ J, J.T @ r
         eye = np.eye(len(JtJ))
-        start = [p.data.copy() for p in self.params]
+        start = self._vector()  # float64: every dtype's values convert back exactly
         self.t += 1
         self.trials = 0
         while True:
@@ -92,8 +93,7 @@ class LevenbergMarquardt(Optimizer):
             if self._try(JtJ + self.mu * eye, -Jte, start, closure, error):
                 self.mu, self.stalled = max(self.mu * self.mu_decrease, self.mu_min), False
                 return e
-            for p, w in zip(self.params, start):
-                p.data[...] = w
+            self._set_vector(start)
             if self.mu >= self.mu_max:
                 self.stalled = True
                 return e
@@ -107,10 +107,7 @@ class LevenbergMarquardt(Optimizer):
             return False
         if not np.isfinite(dw).all():
             return False
-        offset = 0
-        for p, w in zip(self.params, start):
-            p.data[...] = w + dw[offset : offset + w.size].reshape(w.shape)
-            offset += w.size
+        self._set_vector(start + dw)
         # a trial far out may overflow; that is a failed trial (E = inf), not an error
         with no_grad(), np.errstate(over="ignore", invalid="ignore"):
             r = closure().data.astype(np.float64).ravel()
@@ -191,35 +188,30 @@ def _catcher(deltas, key):
 def _dense_nodes(who, e, params, n):
     """(net tensor, a_prev array, index of W in params or None, index of b or None) for every
     ``Linear`` op in the graph of ``e`` that uses one of ``params``; raises for a parameter
-    used by any other op."""
+    used by any other op. Reads the graph through its public walk (``tensor.op.inputs``)."""
     index = {id(p): i for i, p in enumerate(params)}
-    layers, seen, stack = [], {id(e)}, [e]
-    while stack:
-        tensor = stack.pop()
-        op = tensor._op
+    layers = []
+    for tensor in walk(e):
+        op = tensor.op
         if op is None:
             continue
-        parents = op.parents
+        inputs = op.inputs
         if isinstance(op, Linear):
-            iw = index.get(id(parents[1]))
-            ib = index.get(id(parents[2])) if len(parents) > 2 else None
-            loose = parents[:1]  # the input: a parameter there is not a Dense W or b
+            iw = index.get(id(inputs[1]))
+            ib = index.get(id(inputs[2])) if len(inputs) > 2 else None
+            loose = inputs[:1]  # the input: a parameter there is not a Dense W or b
             if iw is not None or ib is not None:
-                a_prev = parents[0].data
+                a_prev = inputs[0].data
                 if a_prev.ndim != 2 or len(a_prev) != n:
                     raise ShapeError(f"{who}: expected Dense inputs of shape ({n}, features) (one row "
                                      f"per sample), got {a_prev.shape}")  # fmt: skip
                 layers.append((tensor, a_prev, iw, ib))
         else:
-            loose = parents
+            loose = inputs
         for parent in loose:
             if id(parent) in index:
                 raise ValueError(f"{who}: expected every parameter to enter the residuals as the W or "
                                  f"b of a Dense layer (ops.linear), got one of shape {parent.shape} "
                                  f"used by {type(op).__name__}; Levenberg-Marquardt builds its "
                                  "Jacobian for Dense networks only")  # fmt: skip
-        for parent in parents:
-            if parent.requires_grad and id(parent) not in seen:
-                seen.add(id(parent))
-                stack.append(parent)
     return layers

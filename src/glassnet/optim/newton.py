@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..autodiff import hessian_from_gradient
-from .lbfgs import _check, _evaluate, _flat_params, _require_closure, _set_params
+from .lbfgs import _check, _evaluate, _require_closure
 from .optimizer import Optimizer
 
 __all__ = ["Newton"]
@@ -33,13 +33,17 @@ class Newton(Optimizer):
         damping: the initial and smallest mu >= 0 (default 0: pure Newton where H is positive
             definite and the loss falls). max_tries: solves per step (default 10).
         weight_decay: adds wd/2 ||w||^2 to the loss.
+        flatten: keep the parameters in a flat buffer (see ``Optimizer``); False: one by one.
+    State: ``mu``, the damping the next step starts from (saved by ``state_dict``).
     """
 
     needs_closure = True
     full_batch = True
+    state_attributes = (("mu", None),)  # None: start from damping
 
-    def __init__(self, params, lr=1.0, damping=0.0, max_tries=10, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay)
+    def __init__(self, params, lr=1.0, damping=0.0, max_tries=10, weight_decay=0.0, *,
+                 flatten=True):  # fmt: skip
+        super().__init__(params, lr, weight_decay, flatten=flatten)
         _check("Newton", "damping >= 0", damping, lambda v: v >= 0 and np.isfinite(v))
         _check("Newton", "max_tries >= 1 (an int)", max_tries, lambda v: v == int(v) and v >= 1)
         self.damping, self.max_tries, self.mu = float(damping), int(max_tries), float(damping)
@@ -51,17 +55,19 @@ class Newton(Optimizer):
         """The symmetrised finite-difference Hessian of the closure's loss at w."""
 
         def gradient(z):
-            _set_params(self.params, z)
+            self._set_vector(z)
             return _evaluate(self, closure)[2]
 
         H = hessian_from_gradient(gradient, w)
-        _set_params(self.params, w)
+        self._set_vector(w)
         return 0.5 * (H + H.T)
 
     def step(self, closure=None):
         """One damped Newton step; returns the loss at the weights it leaves."""
         _require_closure(self, closure)
-        w = _flat_params(self.params)
+        if self.mu is None:  # a state_dict without mu
+            self.mu = self.damping
+        w = self._vector()
         loss, E, g = _evaluate(self, closure)
         H = self.hessian(closure, w)
         beta = 1e-3 * max(1.0, float(np.linalg.norm(H)))
@@ -75,13 +81,13 @@ class Newton(Optimizer):
                 except np.linalg.LinAlgError:
                     tau = beta if tau == 0.0 else 2 * tau
             dw = -np.linalg.solve(L.T, np.linalg.solve(L, g))
-            _set_params(self.params, w + self.lr * dw)
+            self._set_vector(w + self.lr * dw)
             new_loss, E_new, _ = _evaluate(self, closure)
             if E_new <= E:
                 self.mu = max(self.mu / 10, self.damping)
                 return new_loss
             self.mu = max(10 * self.mu, beta)
-        _set_params(self.params, w)
+        self._set_vector(w)
         closure()  # loss and gradients of the weights kept
         return loss
 

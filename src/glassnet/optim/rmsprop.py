@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, is_real
 
 __all__ = ["RMSprop"]
 
@@ -22,17 +22,20 @@ class RMSprop(Optimizer):
         alpha: decay rate of the average of g^2, in [0, 1) (default 0.99).
         eps: added to sqrt(v) (default 1e-8).
         weight_decay: g := g + weight_decay * w before the update (torch's convention).
+        flatten: keep the parameters in flat buffers (see ``Optimizer``); False: one by one.
     Raises:
         ValueError: lr <= 0, alpha outside [0, 1), eps <= 0 or weight_decay < 0.
     Reference: T. Tieleman, G. Hinton, "Lecture 6.5 - rmsprop: Divide the gradient by a running
     average of its recent magnitude", COURSERA: Neural Networks for Machine Learning (2012).
     """
 
-    def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay)
-        if not 0.0 <= alpha < 1.0:
+    elementwise = True
+
+    def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, *, flatten=True):
+        super().__init__(params, lr, weight_decay, flatten=flatten)
+        if not (is_real(alpha) and 0.0 <= alpha < 1.0):
             raise ValueError(f"RMSprop: expected alpha in [0, 1), got {alpha!r}")
-        if not eps > 0:
+        if not (is_real(eps) and eps > 0):
             raise ValueError(f"RMSprop: expected eps > 0, got {eps!r}")
         self.alpha, self.eps = float(alpha), float(eps)
 

@@ -40,6 +40,7 @@ class Rprop(Optimizer):
         eta_minus: factor in (0, 1) on delta after a sign change (default 0.5).
         delta_min, delta_max: bounds of delta, 0 < delta_min <= delta_max (default 1e-6, 50).
         weight_decay: g := g + weight_decay * w before the update (torch's convention).
+        flatten: keep the parameters in flat buffers (see ``Optimizer``); False: one by one.
     Raises:
         ValueError: lr <= 0, eta_plus <= 1, eta_minus outside (0, 1), delta_min <= 0,
             delta_min > delta_max or weight_decay < 0.
@@ -52,15 +53,16 @@ class Rprop(Optimizer):
     """
 
     full_batch = True
+    elementwise = True
     zero_grad_on_sign_change = True  # False only for Rprop-, which keeps g and steps
 
     def __init__(self, params, lr=0.1, eta_plus=1.2, eta_minus=0.5, delta_min=1e-6,
-                 delta_max=50.0, weight_decay=0.0):  # fmt: skip
+                 delta_max=50.0, weight_decay=0.0, *, flatten=True):  # fmt: skip
         name = type(self).__name__
         if type(self) is Rprop:
             raise TypeError("Rprop: expected one of its variants RpropPlus, RpropMinus, "
                             "IRpropPlus, IRpropMinus, got the base class")  # fmt: skip
-        super().__init__(params, lr, weight_decay)
+        super().__init__(params, lr, weight_decay, flatten=flatten)
         if not (is_real(eta_plus) and eta_plus > 1 and np.isfinite(eta_plus)):
             raise ValueError(f"{name}: expected eta_plus > 1, got {eta_plus!r}")
         if not (is_real(eta_minus) and 0 < eta_minus < 1):
@@ -137,7 +139,8 @@ class IRpropPlus(Rprop):
     """
 
     needs_closure = True
-    previous_error = None  # E(t-1), None before the first step
+    state_attributes = (("previous_error", None),)  # E(t-1), None before the first step
+    previous_error = None
     error_rose = False  # E(t) > E(t-1) at the current step
 
     def step(self, closure=None):
@@ -147,7 +150,7 @@ class IRpropPlus(Rprop):
         loss = closure()
         error = float(loss.data)
         if self.weight_decay:
-            squares = sum(float((p.data * p.data).sum()) for p in self.params)
+            squares = sum(float((w * w).sum()) for w, _, _ in self._slots())
             error += 0.5 * self.weight_decay * squares
         self.error_rose = self.previous_error is not None and error > self.previous_error
         self.previous_error = error
@@ -156,15 +159,3 @@ class IRpropPlus(Rprop):
 
     def backtracks(self):
         return self.error_rose
-
-    def state_dict(self):
-        """As ``Optimizer.state_dict``, plus the error of the last step."""
-        out = super().state_dict()
-        if self.previous_error is not None:
-            out["previous_error"] = self.previous_error
-        return out
-
-    def load_state_dict(self, state):
-        """Restore what ``state_dict`` returned."""
-        super().load_state_dict(state)
-        self.previous_error = float(state["previous_error"]) if "previous_error" in state else None

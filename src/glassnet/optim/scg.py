@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .lbfgs import _check, _evaluate, _flat_params, _require_closure, _set_params
+from .lbfgs import _check, _evaluate, _require_closure
 from .optimizer import Optimizer
 
 __all__ = ["SCG"]
@@ -36,13 +36,15 @@ class SCG(Optimizer):
         params: the parameters. sigma: 0 < sigma <= 1e-4 in the paper (default 5e-5).
         lambda_: 0 < lambda_1 <= 1e-6 (default 5e-7). tolerance_grad: see step 9 (1e-10).
         weight_decay: adds wd/2 ||w||^2 to the loss.
+        flatten: keep the parameters in a flat buffer (see ``Optimizer``); False: one by one.
     """
 
     needs_closure = True
     full_batch = True
 
-    def __init__(self, params, sigma=5e-5, lambda_=5e-7, tolerance_grad=1e-10, weight_decay=0.0):
-        super().__init__(params, 1.0, weight_decay)
+    def __init__(self, params, sigma=5e-5, lambda_=5e-7, tolerance_grad=1e-10, weight_decay=0.0,
+                 *, flatten=True):  # fmt: skip
+        super().__init__(params, 1.0, weight_decay, flatten=flatten)
         _check("SCG", "sigma > 0", sigma, lambda v: v > 0)
         _check("SCG", "lambda_ > 0", lambda_, lambda v: v > 0)
         _check("SCG", "tolerance_grad >= 0", tolerance_grad, lambda v: v >= 0)
@@ -54,7 +56,7 @@ class SCG(Optimizer):
     def step(self, closure=None):
         """One SCG iteration; returns the loss at the weights it leaves."""
         _require_closure(self, closure)
-        st, w = self.state[0], _flat_params(self.params)
+        st, w = self.state[0], self._vector()
         if "w" not in st or not np.array_equal(st["w"], w):  # step 1
             loss, E, g = _evaluate(self, closure)
             st.update(w=w, E=E, r=-g, p=-g, lam=self.lambda_, lam_bar=0.0, success=True, k=0)
@@ -66,7 +68,7 @@ class SCG(Optimizer):
         p2 = float(p @ p)
         if st["success"]:  # step 2
             sigma_k = self.sigma / np.sqrt(p2)
-            _set_params(self.params, w + sigma_k * p)
+            self._set_vector(w + sigma_k * p)
             _, _, g_sigma = _evaluate(self, closure)
             st["s"] = (g_sigma + r) / sigma_k
             st["delta"] = float(p @ st["s"])
@@ -79,7 +81,7 @@ class SCG(Optimizer):
         mu = float(p @ r)  # step 5
         alpha = mu / delta
         w_new = w + alpha * p
-        _set_params(self.params, w_new)
+        self._set_vector(w_new)
         loss_new, E_new, g_new = _evaluate(self, closure)
         Delta = 2 * delta * (st["E"] - E_new) / (mu * mu)  # step 6
         self.t += 1
@@ -97,7 +99,7 @@ class SCG(Optimizer):
             loss = loss_new
         else:
             lam_bar, st["success"] = lam, False
-            _set_params(self.params, w)
+            self._set_vector(w)
             loss = closure()  # loss and gradients of the weights kept
         if Delta < 0.25:  # step 8
             lam = lam + delta * (1 - Delta) / p2

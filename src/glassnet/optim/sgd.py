@@ -1,6 +1,6 @@
 """Gradient descent with optional momentum (the lectures' form) or Nesterov momentum."""
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, is_real
 
 __all__ = ["SGD"]
 
@@ -23,11 +23,15 @@ class SGD(Optimizer):
         lr: learning rate eta (> 0).  momentum: mu in [0, 1).
         nesterov: Nesterov momentum (needs momentum > 0).
         weight_decay: g := g + weight_decay * w before the update (torch's convention).
+        flatten: keep the parameters in flat buffers (see ``Optimizer``); False: one by one.
     """
 
-    def __init__(self, params, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay)
-        if not 0.0 <= momentum < 1.0:
+    elementwise = True
+
+    def __init__(self, params, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, *,
+                 flatten=True):  # fmt: skip
+        super().__init__(params, lr, weight_decay, flatten=flatten)
+        if not (is_real(momentum) and 0.0 <= momentum < 1.0):
             raise ValueError(f"SGD: expected momentum in [0, 1), got {momentum!r}")
         if nesterov and momentum == 0.0:
             raise ValueError("SGD: expected momentum > 0 for nesterov=True, got momentum=0")

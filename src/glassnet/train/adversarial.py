@@ -20,7 +20,7 @@ __all__ = ["fgsm", "input_gradient"]
 def _loss_value(loss_fn, out, y):
     """The loss with mean reduction: named losses are asked for it, callables used as given."""
     if isinstance(loss_fn, losses.Loss):
-        return loss_fn.function(out, y, "mean")
+        return loss_fn(out, y, reduction="mean")
     return loss_fn(out, y)
 
 
@@ -48,6 +48,7 @@ def input_gradient(model, X, y, *, loss):
     X = as_features(who, X, model.dtype)
     y = as_targets(who, y, len(X), model.dtype, getattr(loss_fn, "name", None) == "cross_entropy")
     first_layer_check(who, model, X)
+    loss_fn = losses.bind(loss_fn, model)
     probe_loss(who, model, loss_fn, X, y)
     params = model.parameters()
     flags = [p.requires_grad for p in params]

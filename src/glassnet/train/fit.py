@@ -17,19 +17,19 @@ __all__ = ["fit", "evaluate"]
 
 
 def _prepare(who, model, X, y, loss_fn):
+    """(X, y, the loss bound to the model), checked against each other on a probe."""
     X = as_features(who, X, model.dtype)
     integer_labels = getattr(loss_fn, "name", None) == "cross_entropy"
     y = as_targets(who, y, len(X), model.dtype, integer_labels)
     first_layer_check(who, model, X)
+    loss_fn = losses.bind(loss_fn, model)
     probe_loss(who, model, loss_fn, X, y)
-    return X, y
+    return X, y, loss_fn
 
 
 def _threshold(output, loss_fn):
     """Decision threshold of a single output: 0 for logits, 0.5 for probabilities and values."""
-    if output._logits is None and getattr(loss_fn, "name", None) == "binary_cross_entropy":
-        return 0.0
-    return 0.5
+    return getattr(loss_fn, "threshold", 0.5)
 
 
 def _batches(n, batch_size):
@@ -88,7 +88,7 @@ def fit(model, X, y, *, loss, optimizer="adam", lr=None, epochs=10, batch_size=3
         raise ValueError(f"fit: expected lr > 0, got {lr!r}")
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"fit: expected validation_split in [0, 1), got {validation_split!r}")
-    X, y, validation_data = _training_data(model, X, y, validation_data, validation_split, loss_fn)
+    X, y, validation_data, loss_fn = _training_data(model, X, y, validation_data, validation_split, loss_fn)
     opt = optim.get(optimizer, model.parameters(), lr)
     _check_optimizer(opt, loss, loss_fn, batch_size, len(X))
     callbacks = list(callbacks) + ([ProgressBar()] if verbose == 1 else [EpochLogger()] if verbose == 2 else [])
@@ -133,16 +133,17 @@ def fit(model, X, y, *, loss, optimizer="adam", lr=None, epochs=10, batch_size=3
 
 
 def _training_data(model, X, y, validation_data, validation_split, loss_fn):
-    """(X, y, validation_data) checked and converted; a validation_split is cut off the end."""
-    X, y = _prepare("fit", model, X, y, loss_fn)
+    """(X, y, validation_data, bound loss) checked and converted; a validation_split is cut off
+    the end."""
+    X, y, loss_fn = _prepare("fit", model, X, y, loss_fn)
     if validation_data is None and validation_split > 0:
         n_val = int(round(len(X) * validation_split))
         if not 0 < n_val < len(X):
             raise ValueError(f"fit: validation_split={validation_split} leaves no training or no validation samples for {len(X)} samples")
         X, y, validation_data = X[:-n_val], y[:-n_val], (X[-n_val:], y[-n_val:])
     if validation_data is not None:
-        validation_data = _prepare("fit (validation_data)", model, *validation_data, loss_fn)
-    return X, y, validation_data
+        validation_data = _prepare("fit (validation_data)", model, *validation_data, loss_fn)[:2]
+    return X, y, validation_data, loss_fn
 
 
 def _check_optimizer(opt, loss, loss_fn, batch_size, n):
@@ -278,7 +279,7 @@ def evaluate(model, X, y, *, loss, metrics=(), batch_size=1024):
     """
     loss_fn = losses.get(loss)
     _check_positive_int("evaluate", "batch_size", batch_size)
-    X, y = _prepare("evaluate", model, X, y, loss_fn)
+    X, y, loss_fn = _prepare("evaluate", model, X, y, loss_fn)
     return _evaluate_checked(model, X, y, loss_fn, metrics, batch_size)
 
 

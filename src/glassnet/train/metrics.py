@@ -4,21 +4,28 @@ A metric is ``metric(output, target) -> float`` on arrays, where ``output`` is w
 network produced for a batch (probabilities, logits or values) and ``target`` what ``fit``
 was given. For classification the predicted class is the argmax for several outputs; for a
 single output it is ``output > threshold`` (0.5 for probabilities and values, 0 for logits).
+Metrics are a public boundary: they compute on host (NumPy) arrays, whichever backend made
+the output.
 """
 
-from ..backend import xp
+import numpy as np
+
+from ..backend import to_host
 
 __all__ = ["accuracy", "zero_one", "mse", "mae", "get", "NAMES", "predicted_classes"]
 
 
 def predicted_classes(output, threshold=0.5):
-    """Class labels from outputs: argmax over several outputs, ``output > threshold`` for one."""
+    """Class labels (a NumPy array) from outputs: argmax over several outputs,
+    ``output > threshold`` for one."""
+    output = to_host(output)
     if output.ndim == 2 and output.shape[1] > 1:
         return output.argmax(axis=1)
-    return (output.reshape(-1) > threshold).astype(xp.int64)
+    return (output.reshape(-1) > threshold).astype(np.int64)
 
 
 def _true_classes(target):
+    target = to_host(target)
     if target.ndim == 2 and target.shape[1] > 1:
         return target.argmax(axis=1)  # one-hot or soft targets
     return target.reshape(-1)
@@ -35,6 +42,7 @@ def zero_one(output, target, threshold=0.5):
 
 
 def _difference(output, target):
+    output, target = to_host(output), to_host(target)
     target = target.reshape(output.shape) if target.size == output.size else target
     return output - target
 
@@ -47,7 +55,7 @@ def mse(output, target, threshold=None):
 
 def mae(output, target, threshold=None):
     """Mean absolute error over all elements."""
-    return float(xp.abs(_difference(output, target)).mean())
+    return float(np.abs(_difference(output, target)).mean())
 
 
 NAMES = {"accuracy": accuracy, "zero_one": zero_one, "mse": mse, "mae": mae}
@@ -60,5 +68,8 @@ def get(metric):
             return metric, NAMES[metric]
         raise ValueError(f"metric {metric!r} is unknown; choose one of: {', '.join(NAMES)}")
     if callable(metric):
-        return getattr(metric, "__name__", "metric"), lambda out, y, threshold=None: float(metric(out, y))
+        def host_metric(out, y, threshold=None):
+            return float(metric(to_host(out), to_host(y)))
+
+        return getattr(metric, "__name__", "metric"), host_metric
     raise TypeError(f"metric: expected a name or a callable, got {metric!r}")

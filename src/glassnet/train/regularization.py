@@ -21,6 +21,8 @@ Reference: Krogh & Hertz, "A simple weight decay can improve generalization", NI
 Goodfellow, Bengio & Courville, Deep Learning (2016), 7.1.
 """
 
+import copy
+
 from .. import ops
 from ..backend import as_rng
 from ..nn import Dense
@@ -75,6 +77,17 @@ class WeightPenalty:
             if term is not None:
                 total = term if total is None else total + term
         return total
+
+    @property
+    def threshold(self):
+        """The base loss's decision threshold for the metrics."""
+        return getattr(self.base, "threshold", 0.5)
+
+    def bind(self, model):
+        """This penalty with its base loss resolved for ``model`` (see ``nn.loss``)."""
+        bound = copy.copy(self)
+        bound.base = losses.bind(self.base, model)
+        return bound
 
     def __call__(self, output, target):
         value = self.base(output, target)

@@ -236,7 +236,7 @@ def layer_values(model, X, y=None, *, loss=None):
     if y is not None:
         if loss is None:
             raise ValueError(f"{who}: expected a loss with y (for the deltas), got loss=None")
-        loss_fn = losses.get(loss)
+        loss_fn = losses.bind(loss, model)  # the first layer was checked above
         y = as_targets(
             who, y, len(X), model.dtype, getattr(loss_fn, "name", None) == "cross_entropy"
         )
