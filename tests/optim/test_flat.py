@@ -144,17 +144,40 @@ def test_flattening_keeps_the_values_and_the_existing_gradients():
     assert opt.buffers[0][1].sum() == 12.0  # the other gradients start at zero
 
 
-def test_zero_grad_zeroes_the_buffer_and_keeps_the_views():
+def test_zero_grad_releases_the_gradients_and_backward_writes_into_the_buffer():
     X, y = data()
     model = mlp()
     opt = SGD(model.parameters(), lr=0.1)
     gn.nn.loss.get("mse")(model(gn.Tensor(X)), y).backward()
     grads = opt.buffers[0][1]
-    assert np.abs(grads).sum() > 0
     views = [p.grad for p in model.parameters()]
+    assert np.abs(grads).sum() > 0
+    assert all(np.shares_memory(view, grads) for view in views)
     opt.zero_grad()
-    assert not grads.any()
-    assert all(p.grad is view for p, view in zip(model.parameters(), views))
+    assert all(p.grad is None for p in model.parameters())  # as torch's set_to_none=True
+    assert all(p.grad_buffer is view for p, view in zip(model.parameters(), views))
+    loss = gn.nn.loss.get("mse")(model(gn.Tensor(2 * X)), y)
+    loss.backward()
+    assert all(p.grad is view for p, view in zip(model.parameters(), views))  # no copy
+    expected = [g.copy() for g in views]
+    opt.zero_grad()
+    gn.nn.loss.get("mse")(model(gn.Tensor(2 * X)), y).backward()
+    for p, g in zip(model.parameters(), expected):  # overwritten, not added to stale values
+        np.testing.assert_array_equal(p.grad, g)
+
+
+def test_a_slot_no_gradient_reached_counts_as_zero_in_step():
+    model = mlp()
+    opt = SGD(model.parameters(), lr=0.1)
+    X, y = data()
+    gn.nn.loss.get("mse")(model(gn.Tensor(X)), y).backward()
+    opt.step()
+    opt.zero_grad()
+    before = [p.data.copy() for p in model.parameters()]
+    opt.step()  # no backward since zero_grad: every slot counts as zero, nothing moves
+    for p, w in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p.data, w)
+    assert not opt.buffers[0][1].any()
 
 
 def test_zero_grad_on_the_per_parameter_path_sets_none():

@@ -11,6 +11,9 @@ from ..backend import default_dtype, to_host, xp
 __all__ = ["Tensor", "tensor", "from_numpy"]
 
 
+_sweep = None  # graph.backward, installed by graph.py (which imports this module)
+
+
 class Tensor:
     """An array with an optional gradient and the op that produced it.
 
@@ -19,9 +22,14 @@ class Tensor:
         grad: d(loss)/d(this tensor) after ``backward()``, same shape and dtype; accumulates
             across backward calls until reset (``optimizer.zero_grad()`` sets it to None).
         requires_grad: whether gradients are computed for it.
+        grad_buffer: for a leaf, None or an array of its shape and dtype where a backward
+            writes the gradient when ``grad`` is None (``grad`` then becomes that array). An
+            optimizer with flat buffers points it at the parameter's slot, so the gradient
+            lands there without a copy (``linear`` computes grad_W straight into it).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_op", "_hooks", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "grad_buffer", "_op", "_hooks", "_grad_in", "_fitted",
+                 "__weakref__")
     __array_priority__ = 1000  # numpy_array + tensor calls Tensor.__radd__
 
     def __init__(self, data, requires_grad=False):
@@ -31,9 +39,12 @@ class Tensor:
                 f"Tensor: expected a floating dtype for requires_grad=True, got {self.data.dtype}"
             )
         self.grad = None
+        self.grad_buffer = None
         self.requires_grad = bool(requires_grad)
         self._op = None
         self._hooks = None
+        self._grad_in = None  # the gradient waiting here while a backward sweep runs
+        self._fitted = None  # (grad_buffer, data) last found to fit each other, by the sweep
 
     shape = property(lambda self: self.data.shape, doc="Shape of the data.")
     ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
@@ -79,8 +90,6 @@ class Tensor:
             retain_graph: keep the saved arrays so that backward can run through the graph
                 again; by default the graph is freed.
         """
-        from .graph import backward
-
         if not self.requires_grad:
             raise RuntimeError(
                 "backward: expected a tensor that requires grad, got one with "
@@ -92,12 +101,14 @@ class Tensor:
                     f"backward: expected a one-element tensor when no grad is given, got shape "
                     f"{self.shape}; pass grad= of that shape"
                 )
-            grad = xp.ones_like(self.data)
+            grad = xp.array(1, self.data.dtype)  # ones_like, at a fifth of its cost
+            if self.data.ndim:
+                grad = grad.reshape(self.data.shape)
         else:
             grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, self.dtype)
             if grad.shape != self.shape:
                 raise ValueError(f"backward: expected grad of shape {self.shape}, got {grad.shape}")
-        backward(self, grad, retain_graph)
+        _sweep(self, grad, retain_graph)
 
     def register_hook(self, fn):
         """Call ``fn(grad)`` when the gradient flowing into this tensor is complete.

@@ -139,7 +139,7 @@ class Module:
     def astype(self, dtype):
         """Convert every parameter and buffer to ``dtype`` in place; returns self."""
         for p in self.parameters():
-            p.data, p.grad = p.data.astype(dtype), None
+            p.data, p.grad, p.grad_buffer = p.data.astype(dtype), None, None
         for name, module in self.named_modules():
             for buffer in module._buffer_names:
                 setattr(module, buffer, getattr(module, buffer).astype(dtype))

@@ -38,6 +38,29 @@ class Cast(Op):
         return da.astype(self.dtypes[1])
 
 
+_CONSTANTS = {}  # (value, dtype) -> 0-d array of the active backend
+
+
+def constant(value, dtype):
+    """``value`` as a 0-d array of ``dtype`` (cached; never to be written to). As an operand
+    of an array operation it costs what an array does, where a Python float or a NumPy scalar
+    costs more (NumPy 2 resolves a scalar's type on every call); the result keeps the other
+    operand's dtype."""
+    c = _CONSTANTS.get((value, dtype))
+    if c is None or type(c) is not xp.ndarray:  # (made before a switch of backend)
+        if len(_CONSTANTS) > 64:  # many values (a learning rate on a schedule): start afresh
+            _CONSTANTS.clear()
+        c = _CONSTANTS[value, dtype] = xp.asarray(value, dtype)
+    return c
+
+
+def ratio(scale, n, dtype):
+    """``scale / n`` as a 0-d array of ``dtype``, for a loss's backward: ``scale`` (the
+    gradient arriving at the scalar loss, a one-element array, or a number) divided by the
+    reduction's divisor, computed in Python and applied as one array operand."""
+    return xp.asarray(float(scale) / n, dtype)
+
+
 def cast(t, dtype):
     """The Tensor ``t`` in ``dtype`` (itself when it has it); the gradient flows back through
     the conversion in t's own dtype."""

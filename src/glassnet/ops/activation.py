@@ -12,7 +12,7 @@ import math
 from ..autodiff import Op
 from ..backend import xp
 from ._base import Elementwise, Masked
-from ._util import floating
+from ._util import constant, floating
 
 __all__ = [
     "step", "identity", "sigmoid", "tanh", "relu", "leaky_relu", "softsign", "softplus",
@@ -42,8 +42,12 @@ class Sigmoid(Elementwise):
 
     def forward(self, net, beta):
         self.beta = beta
-        self.a = 0.5 * (1.0 + xp.tanh((0.5 * beta) * net))
-        return self.a
+        half = constant(0.5, net.dtype)
+        a = xp.tanh(net * (half if beta == 1.0 else constant(0.5 * beta, net.dtype)))
+        a *= half
+        a += half  # (1 + tanh(beta net / 2)) / 2, in the array made here
+        self.a = a
+        return a
 
     def derivative(self):
         a = self.a
@@ -59,9 +63,12 @@ class Tanh(Elementwise):
         self.a = xp.tanh(net)
         return self.a
 
-    def derivative(self):
+    def backward(self, grad_out):
+        # grad_out * f' = g (1 - a^2), written g - (g a) a: three array operations, no constant
         a = self.a
-        return 1.0 - a * a
+        ga2 = grad_out * a
+        ga2 *= a
+        return (grad_out - ga2,)
 
 
 class Relu(Masked):
@@ -110,7 +117,7 @@ class Softplus(Elementwise):
 
     def forward(self, net):
         self.net = net
-        return xp.logaddexp(net.dtype.type(0), net)
+        return xp.logaddexp(constant(0, net.dtype), net)
 
     def derivative(self):
         return 0.5 * (1.0 + xp.tanh(0.5 * self.net))

@@ -49,29 +49,33 @@ class Linear(Op):
         grad_W = delta^T @ a_prev             (out, in)
         grad_b = sum of delta over the batch  (out,)
         grad_a_prev = delta @ W               (batch, in)
-    Leading axes beyond the last are treated as batch axes.
+    Leading axes beyond the last are treated as batch axes. The products are ``dot`` (for a
+    2-D W the same as ``@``, with less overhead per call) and the batch sum is a product with
+    a vector of ones, a third of the time of ``sum(axis=0)`` on small batches.
     """
 
     saved_inputs = (0, 1)  # a_prev and W; b is not needed for the backward
+    writes_into = True  # grad_W and grad_b straight into an optimizer's flat buffer
 
     def forward(self, a_prev, W, b=None):
         self.a_prev, self.W = a_prev, W
-        net = a_prev @ W.T
+        net = xp.dot(a_prev, W.T)
         if b is not None:
             net += b
         return net
 
     def backward(self, delta):
-        a_prev, W = self.a_prev, self.W
-        grad_a_prev = delta @ W if self.needs[0] else None
+        a_prev, needs = self.a_prev, self.needs
+        grad_a_prev = xp.dot(delta, self.W) if needs[0] else None
         grad_W = grad_b = None
         if delta.ndim != 2:  # one sample (in,), or extra batch axes: make it (batch, features)
             delta = delta.reshape(-1, delta.shape[-1])
             a_prev = a_prev.reshape(-1, a_prev.shape[-1])
-        if self.needs[1]:
-            grad_W = delta.T @ a_prev
-        if len(self.needs) > 2 and self.needs[2]:
-            grad_b = delta.sum(axis=0)
+        into = self.into or _NOWHERE
+        if needs[1]:
+            grad_W = xp.dot(delta.T, a_prev, out=into[1])
+        if len(needs) > 2 and needs[2]:
+            grad_b = xp.dot(_ones(delta.shape[0], delta.dtype), delta, out=into[2])
         return grad_a_prev, grad_W, grad_b
 
     def jvp(self, da_prev, dW, db=None):
@@ -81,6 +85,19 @@ class Linear(Op):
             None if dW is None else self.a_prev @ dW.T,
             db,
         )
+
+
+_NOWHERE = (None, None, None)
+_ONES = {}  # (n, dtype) -> a vector of n ones (the batch sum as a product; never handed out)
+
+
+def _ones(n, dtype):
+    ones = _ONES.get((n, dtype))
+    if ones is None or type(ones) is not xp.ndarray:  # (made before a switch of backend)
+        if len(_ONES) > 32:  # many batch sizes: start afresh rather than grow
+            _ONES.clear()
+        ones = _ONES[n, dtype] = xp.ones(n, dtype)
+    return ones
 
 
 def matmul(a, b):

@@ -14,6 +14,7 @@ from ..autodiff import Tensor
 from ..backend import xp
 from ..errors import ShapeError
 from ._base import Loss
+from ._util import constant, ratio
 
 __all__ = [
     "sse", "mse", "l1", "binary_cross_entropy", "sigmoid_binary_cross_entropy",
@@ -99,11 +100,18 @@ class SigmoidBinaryCrossEntropy(Loss):
 
     def forward(self, x, y, reduction):
         self.x, self.y, self.n = x, y, _divisor(reduction, x.size)
-        return (xp.logaddexp(x.dtype.type(0), x) - x * y).sum() / self.n
+        e = xp.logaddexp(constant(0, x.dtype), x)
+        e -= x * y
+        return e.sum() / self.n
 
     def derivative(self, scale):
-        a = 0.5 * (1.0 + xp.tanh(0.5 * self.x))
-        return (a - self.y) * (scale / self.n)
+        half = constant(0.5, self.x.dtype)
+        a = xp.tanh(self.x * half)
+        a *= half
+        a += half  # a = (1 + tanh(x / 2)) / 2 = sigmoid(x), in the array made here
+        a -= self.y
+        a *= ratio(scale, self.n, a.dtype)
+        return a
 
 
 class CrossEntropy(Loss):
@@ -146,7 +154,7 @@ class SoftmaxCrossEntropy(Loss):
             delta[xp.arange(delta.shape[0]), self.target] -= 1.0
         else:
             delta -= self.target
-        delta *= scale / self.n
+        delta *= ratio(scale, self.n, delta.dtype)
         return delta
 
 
@@ -158,14 +166,15 @@ def _check_reduction(who, reduction):
 def _target_like(who, output, target):
     """The target as an array of the output's dtype and shape; (n,) fits a single output (n, 1)."""
     y = target.data if isinstance(target, Tensor) else xp.asarray(target)
-    if y.shape != output.shape:
-        if output.ndim == 2 and output.shape[1] == 1 and y.shape == output.shape[:1]:
-            y = y.reshape(output.shape)
+    out = output.data
+    if y.shape != out.shape:
+        if out.ndim == 2 and out.shape[1] == 1 and y.shape == out.shape[:1]:
+            y = y.reshape(out.shape)
         else:
             raise ShapeError(
-                f"{who}: expected target of shape {output.shape} (the output's), got {y.shape}"
+                f"{who}: expected target of shape {out.shape} (the output's), got {y.shape}"
             )
-    return y.astype(output.dtype, copy=False)
+    return y if y.dtype == out.dtype else y.astype(out.dtype)
 
 
 def _class_target(who, output, target):

@@ -2,8 +2,7 @@
 
 import math
 
-import numpy as np
-
+from ..backend import xp
 from .optimizer import Optimizer, is_real
 
 __all__ = ["Adam"]
@@ -41,17 +40,20 @@ class Adam(Optimizer):
 
     def update(self, w, g, state):
         if not state:
-            state["m"], state["v"] = np.zeros_like(w), np.zeros_like(w)
+            state["m"], state["v"] = xp.zeros_like(w), xp.zeros_like(w)
         m, v, t = state["m"], state["v"], self.t
+        scratch = xp.empty_like(w)  # one temporary, reused by every line below
         m *= self.beta1
-        m += (1.0 - self.beta1) * g
+        m += xp.multiply(g, 1.0 - self.beta1, out=scratch)
         v *= self.beta2
-        v += (1.0 - self.beta2) * (g * g)
+        xp.multiply(g, g, out=scratch)
+        scratch *= 1.0 - self.beta2
+        v += scratch
         # m_hat / (sqrt(v_hat) + eps) with the bias corrections folded into scalars
-        denominator = np.sqrt(v)
+        denominator = xp.sqrt(v, out=scratch)
         denominator *= 1.0 / math.sqrt(1.0 - self.beta2**t)
         denominator += self.eps
-        step = m / denominator
+        step = xp.divide(m, denominator, out=scratch)
         step *= self.lr / (1.0 - self.beta1**t)
         w -= step
 

@@ -117,16 +117,17 @@ class _Group:
                 g.fill(0)
             elif p.grad is not g:
                 g[...] = p.grad
-            p.data, p.grad = w, g
+            p.data, p.grad, p.grad_buffer = w, g, g
 
     def _cut(self, buffer, k):
         start, stop = self.spans[k]
         return buffer[start:stop].reshape(self.params[k].data.shape)
 
-    def sync(self, who):
+    def sync(self, owner):
         """Make every parameter point at its views again, copying in what was assigned
         (``p.grad = array``, ``p.data = array``); False when an assigned array no longer fits
-        its slot (another shape or dtype), so the buffers must be rebuilt."""
+        its slot (another shape or dtype), so the buffers must be rebuilt. ``owner``: the
+        optimizer (named in the error)."""
         for p, w, g in zip(self.params, self.data_views, self.grad_views):
             if p.data is not w:
                 data = p.data
@@ -135,7 +136,7 @@ class _Group:
                 w[...] = data
                 p.data = w
             elif not w.flags.writeable:  # the update writes through the buffer, past this flag
-                raise ValueError(f"{who}: expected weights that no live graph has saved, "
+                raise ValueError(f"{type(owner).__name__}.step: expected weights that no live graph has saved, "
                                  f"got one of shape {w.shape}, read-only while a recorded op "
                                  "keeps it; run backward (or drop the graph) first")  # fmt: skip
             if p.grad is not g:
@@ -288,17 +289,16 @@ class Optimizer(ABC):
         return out
 
     def zero_grad(self):
-        """Forget the gradients: zeros in the gradient buffers (each ``p.grad`` is its view
-        again), or ``grad`` set to None on the per-parameter path."""
+        """Forget the gradients: ``grad`` is set to None on both paths (torch's default,
+        ``set_to_none=True``). On the flat path the next backward writes each gradient straight
+        into the parameter's slot of the gradient buffer (``p.grad_buffer``), so no pass of
+        zeros is needed; ``step`` counts a slot that no gradient reached as zeros."""
         if self._groups is None:
             for p in self.params:
                 p.grad = None
             return
-        for group in self._groups:
-            group.grads.fill(0)
-            for p, g in zip(group.params, group.grad_views):
-                if p.grad is not g:
-                    p.grad = g
+        for p in self.params:  # the buffers keep stale values nobody sees: the next backward
+            p.grad = None  # writes each gradient into p.grad_buffer (step zeroes a slot it missed)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; returns the closure's loss if given."""
@@ -320,9 +320,8 @@ class Optimizer(ABC):
     def _sync(self):
         """Point every parameter at its views again (see the class docstring); rebuilds the
         buffers when an assigned array no longer fits them."""
-        who = f"{type(self).__name__}.step"
         for group in self._groups:
-            if not group.sync(who):
+            if not group.sync(self):
                 self._rebuild()
                 return
 
@@ -352,7 +351,7 @@ class Optimizer(ABC):
             self._sync()
             groups = self._groups  # a rebuild may have fallen back to the per-parameter path
         if groups is not None:
-            if clip:
+            if clip and (self.clip_norm is not None or self.clip_value is not None):
                 _clip_arrays([group.grads for group in groups], self.clip_norm, self.clip_value)
             if self.elementwise:
                 return [(group.values, group.grads, group.state) for group in groups]

@@ -1,5 +1,6 @@
 """Gradient descent with optional momentum (the lectures' form) or Nesterov momentum."""
 
+from ..ops._util import constant
 from .optimizer import Optimizer, is_real
 
 __all__ = ["SGD"]
@@ -38,8 +39,9 @@ class SGD(Optimizer):
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
 
     def update(self, w, g, state):
-        eta, mu = self.lr, self.momentum
-        if mu == 0.0:
+        # the hyperparameters as 0-d arrays of w's dtype: cheaper operands than Python floats
+        eta, mu = constant(self.lr, w.dtype), constant(self.momentum, w.dtype)
+        if self.momentum == 0.0:
             w -= eta * g
         elif self.nesterov:
             v = state.get("v")

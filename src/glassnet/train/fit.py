@@ -216,22 +216,23 @@ class _Run:
 
     def _epoch(self, epoch, order, spans):
         """One pass over the batches; returns the epoch's logs, or None if the loss diverged."""
-        opt, metric_fns = self.opt, self.metric_fns
-        n = len(self.X) if order is None else len(order)
+        opt, metric_fns, X, y, augment = self.opt, self.metric_fns, self.X, self.y, self.augment
+        n = len(X) if order is None else len(order)
         safe_weights = [p.data.copy() for p in self.params]  # kept in case the loss diverges
         total_loss, totals = 0.0, [0.0] * len(metric_fns)
+        begin, end, with_closure = self.hooks["on_batch_begin"], self.hooks["on_batch_end"], opt.needs_closure
         for batch, (start, stop) in enumerate(spans):
             if order is None:
-                xb, yb = self.X[start:stop], self.y[start:stop]
+                xb, yb = X[start:stop], y[start:stop]
             else:  # take: a third of X[index]'s time on small batches
                 index = order[start:stop]
-                xb, yb = self.X.take(index, axis=0), self.y.take(index, axis=0)
-            if self.augment is not None:
-                xb, yb = self.augment(xb, yb, self.rng)
+                xb, yb = X.take(index, axis=0), y.take(index, axis=0)
+            if augment is not None:
+                xb, yb = augment(xb, yb, self.rng)
             xb = Tensor(xb)
-            for hook in self.hooks["on_batch_begin"]:
+            for hook in begin:
                 hook(batch, {})
-            if opt.needs_closure:
+            if with_closure:
                 kept = {}
                 opt.step(self.closure(xb, yb, kept))
                 value, out = kept["value"], kept["out"]
@@ -240,7 +241,7 @@ class _Run:
             batch_loss = float(value.data)
             if not math.isfinite(batch_loss):
                 return self.diverged(safe_weights, f"the loss became {batch_loss} at epoch {epoch + 1}, batch {batch + 1}")
-            if not opt.needs_closure:
+            if not with_closure:
                 opt.step()
             share = (stop - start) / n
             total_loss += batch_loss if self.summed else batch_loss * share
@@ -248,7 +249,7 @@ class _Run:
                 threshold = _threshold(out, self.loss_fn)
                 for k, (_, fn) in enumerate(metric_fns):
                     totals[k] += fn(out.data, yb, threshold=threshold) * share
-            for hook in self.hooks["on_batch_end"]:
+            for hook in end:
                 hook(batch, {"loss": batch_loss})
         if not all(np.isfinite(p.data).all() for p in self.params):  # the last step overflowed
             return self.diverged(safe_weights, f"the weights became non-finite in epoch {epoch + 1}")
