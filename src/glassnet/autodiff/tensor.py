@@ -46,6 +46,14 @@ class Tensor:
         self._grad_in = None  # the gradient waiting here while a backward sweep runs
         self._fitted = None  # (grad_buffer, data) last found to fit each other, by the sweep
 
+    def __getstate__(self):
+        # pickling and copy.deepcopy: the slots, less what a backward sweep remembered about
+        # grad_buffer (a weak reference, which cannot be pickled)
+        names = [name for name in Tensor.__slots__ if name != "__weakref__" and hasattr(self, name)]
+        state = {name: getattr(self, name) for name in names}
+        state["_fitted"] = None
+        return None, state
+
     shape = property(lambda self: self.data.shape, doc="Shape of the data.")
     ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
     size = property(lambda self: self.data.size, doc="Number of elements.")

@@ -8,8 +8,9 @@ __all__ = ["sum", "mean", "max", "min"]
 
 
 def _expand(grad_out, shape, axes, keepdims):
-    """Give a reduced gradient back its reduced axes (as size 1) so it broadcasts to ``shape``."""
-    if not keepdims:
+    """Give a reduced gradient back its reduced axes (as size 1) so it broadcasts to ``shape``
+    (a 0-d one, of a reduction over all axes, broadcasts as it is)."""
+    if not keepdims and grad_out.ndim:
         grad_out = grad_out.reshape([1 if i in axes else n for i, n in enumerate(shape)])
     return grad_out
 
