@@ -23,7 +23,8 @@ class Tensor:
             across backward calls until reset (``optimizer.zero_grad()`` sets it to None).
         requires_grad: whether gradients are computed for it.
         grad_buffer: for a leaf, None or an array of its shape and dtype where a backward
-            writes the gradient when ``grad`` is None (``grad`` then becomes that array). An
+            writes the gradient when ``grad`` is None (``grad`` then becomes that array; an op
+            writes into it directly only if it is C-contiguous, else it is copied in). An
             optimizer with flat buffers points it at the parameter's slot, so the gradient
             lands there without a copy (``linear`` computes grad_W straight into it).
     """
@@ -44,7 +45,7 @@ class Tensor:
         self._op = None
         self._hooks = None
         self._grad_in = None  # the gradient waiting here while a backward sweep runs
-        self._fitted = None  # (grad_buffer, data) last found to fit each other, by the sweep
+        self._fitted = None  # (grad_buffer, weakref to data) the sweep last found to fit
 
     def __getstate__(self):
         # pickling and copy.deepcopy: the slots, less what a backward sweep remembered about
