@@ -12,8 +12,16 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def require(module_name):
-    """Import an optional test dependency; skip without it (fail under CI=true)."""
+    """Import an optional test dependency; skip without it (fail under CI=true).
+
+    Call it inside a test, or at module level (``torch = require("torch")``) to skip the
+    whole module: never ``import torch`` at the top of a test module, which would stop the
+    whole suite from being collected where torch is absent.
+    """
     return pytest.importorskip(module_name, reason=f"{module_name} is not installed")
+
+
+_CI_FAILURE = "CI=true: a skip is a failure here (missing dependency or data): {}"
 
 
 def shared_data(name):
@@ -29,9 +37,20 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     if IN_CI and report.skipped and call.excinfo is not None and not hasattr(report, "wasxfail"):
-        reason = str(call.excinfo.value)
         report.outcome = "failed"
-        report.longrepr = f"CI=true: a skip is a failure here (missing dependency or data): {reason}"
+        report.longrepr = _CI_FAILURE.format(call.excinfo.value)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """The same rule for a module skipped while it is collected (``require`` at module level),
+    which pytest_runtest_makereport never sees: under CI=true it is a collection error."""
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = _CI_FAILURE.format(reason)
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,8 @@ def _imported_subpackages(path):
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
             if node.level:  # relative: resolve against this file's package
-                base = list(package[:-1])[: len(package) - node.level] if node.level > 1 else list(package[:-1])
+                here = list(package[:-1])  # the file's own package
+                base = here[: len(package) - node.level] if node.level > 1 else here
                 target = base + (node.module.split(".") if node.module else [])
                 if not target:  # "from .. import x" at the top: x is the subpackage
                     yield from (alias.name for alias in node.names)
@@ -43,15 +44,18 @@ def test_no_module_imports_from_a_higher_floor():
         assert floor is not None, f"{path}: add its package to FLOORS"
         for target in _imported_subpackages(path):
             if target in FLOORS and FLOORS[target] > floor:
-                violations.append(f"{path.relative_to(SRC)} (floor {floor}) imports {target} (floor {FLOORS[target]})")
+                violations.append(f"{path.relative_to(SRC)} (floor {floor}) imports {target} "
+                                  f"(floor {FLOORS[target]})")
     assert not violations, "\n".join(violations)
 
 
 def test_import_needs_numpy_only():
-    code = ("import sys, glassnet, glassnet.nn, glassnet.train, glassnet.io, glassnet.data, glassnet.models, glassnet.viz, "
-            "glassnet.cli.main; "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'sklearn', 'scipy', 'matplotlib'}))")  # fmt: skip
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    code = ("import sys, glassnet, glassnet.nn, glassnet.train, glassnet.io, glassnet.data, "
+            "glassnet.models, glassnet.viz, glassnet.cli.main; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} "
+            "& {'torch', 'sklearn', 'scipy', 'matplotlib'}))")  # fmt: skip
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = run.stdout
     assert out.strip() == "[]", f"optional packages imported at import time: {out}"
 
 

@@ -1,6 +1,6 @@
 """Exceptions and warnings that glassnet raises."""
 
-__all__ = ["ShapeError", "GradcheckError", "ConvergenceWarning", "FileFormatError", "NotFittedError"]
+__all__ = ["ShapeError", "GradcheckError", "ConvergenceWarning", "FileFormatError", "CheckpointError", "NotFittedError"]
 
 
 class ShapeError(ValueError):
@@ -17,6 +17,11 @@ class ConvergenceWarning(UserWarning):
 
 class FileFormatError(ValueError):
     """A file is not a glassnet model file, is truncated, or has a newer format."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint does not fit the Trainer it is loaded into (another architecture,
+    optimizer or set of callbacks)."""
 
 
 class NotFittedError(ValueError, AttributeError):

@@ -10,6 +10,7 @@ import pytest
 import glassnet
 from glassnet.cli import RECIPES, main
 from glassnet.cli.commands import load_dataset
+from tests.conftest import require
 
 
 def _accuracy(text, label="test accuracy"):
@@ -22,8 +23,9 @@ def _keras_mnist(path, n_train=300, n_test=100):
     """A small MNIST file in the Keras layout, cut from the embedded subset."""
     (X_train, y_train), (X_test, y_test) = glassnet.data.load_mnist()
     as_images = lambda X: np.round(X * 255).astype(np.uint8).reshape(-1, 28, 28)
-    np.savez(path, x_train=as_images(X_train[:n_train]), y_train=y_train[:n_train].astype(np.uint8),
-             x_test=as_images(X_test[:n_test]), y_test=y_test[:n_test].astype(np.uint8))  # fmt: skip
+    np.savez(path, x_train=as_images(X_train[:n_train]),
+             y_train=y_train[:n_train].astype(np.uint8), x_test=as_images(X_test[:n_test]),
+             y_test=y_test[:n_test].astype(np.uint8))  # fmt: skip
     return path
 
 
@@ -99,8 +101,9 @@ def test_train_is_reproducible_for_a_seed(tmp_path, capsys):
 
 
 def test_options_override_the_recipe(tmp_path, capsys):
-    args = ["train", "--data", "moons", "--hidden", "4,3", "--activation", "relu", "--optimizer", "sgd",
-            "--lr", "0.05", "--epochs", "1", "--batch-size", "full", "--out", str(tmp_path / "m.npz")]  # fmt: skip
+    args = ["train", "--data", "moons", "--hidden", "4,3", "--activation", "relu",
+            "--optimizer", "sgd", "--lr", "0.05", "--epochs", "1", "--batch-size", "full",
+            "--out", str(tmp_path / "m.npz")]  # fmt: skip
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "network: 2-4-3-1, relu hidden units, sigmoid output, 31 parameters" in out
@@ -140,21 +143,43 @@ def test_default_output_file_is_in_the_current_folder(tmp_path, monkeypatch, cap
     assert f"to {tmp_path / 'glassnet-model.npz'}" in capsys.readouterr().out
 
 
-def test_diverging_training_is_reported_in_one_line(tmp_path, capsys):
-    args = ["train", "--data", "moons", "--activation", "relu", "--optimizer", "sgd", "--lr", "1e20",
-            "--epochs", "3", "--out", str(tmp_path / "m.npz")]  # fmt: skip
-    with np.errstate(all="ignore"):  # the overflow is the point here
-        assert main(args) == 0
+RELU_SGD = ["--activation", "relu", "--optimizer", "sgd"]
+DIVERGING = {  # each really diverges: the loss becomes nan or inf within the first epoch
+    "moons relu sgd 1e6": ["--data", "moons", *RELU_SGD, "--lr", "1e6"],
+    "moons relu sgd 1e20": ["--data", "moons", *RELU_SGD, "--lr", "1e20"],
+    "spirals sgd 1e6": ["--data", "spirals", "--optimizer", "sgd", "--lr", "1e6"],
+}
+
+
+@pytest.mark.parametrize("args", DIVERGING.values(), ids=DIVERGING.keys())
+def test_diverging_training_exits_1_in_one_line_and_saves_nothing(tmp_path, capsys, args):
+    # no np.errstate here: the CLI must not depend on the caller's (the tests' is strict)
+    path = tmp_path / "m.npz"
+    assert main(["train", *args, "--epochs", "3", "--out", str(path)]) == 1
     captured = capsys.readouterr()
-    assert re.search(
-        r"^training stopped early: the loss became (inf|nan) at epoch 1, batch \d+$",
-        captured.out,
-        re.MULTILINE,
-    )
-    assert captured.err == ""
-    assert all(
-        np.isfinite(w).all() for w in glassnet.load(tmp_path / "m.npz").state_dict().values()
-    )
+    assert re.fullmatch(r"glassnet: error: training diverged: the loss became (inf|nan) at epoch "
+                        rf"1, batch \d+; nothing was saved to {re.escape(str(path))} \(try a "
+                        r"smaller --lr\)\n", captured.err), captured.err  # fmt: skip
+    assert "test accuracy" not in captured.out and "saved the model" not in captured.out
+    assert not path.exists() and not list(tmp_path.iterdir())
+
+
+def test_diverging_training_leaves_an_existing_model_file_as_it_was(tmp_path, capsys):
+    path = tmp_path / "m.npz"
+    assert main(["train", "--data", "moons", "--epochs", "1", "--quiet", "--out", str(path)]) == 0
+    before = path.read_bytes()
+    assert main(["train", *DIVERGING["moons relu sgd 1e6"], "--out", str(path)]) == 1
+    assert path.read_bytes() == before and sorted(tmp_path.iterdir()) == [path]
+
+
+def test_diverging_training_shows_no_numpy_warning_in_the_terminal(tmp_path):
+    result = subprocess.run([sys.executable, "-W", "default", "-m", "glassnet", "train",
+                             *DIVERGING["moons relu sgd 1e6"], "--epochs", "2", "--quiet",
+                             "--out", str(tmp_path / "m.npz")],
+                            capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.count("\n") == 1 and "Warning" not in result.stderr, result.stderr
+    assert result.stderr.startswith("glassnet: error: training diverged: the loss became")
 
 
 def test_spirals_recipe_runs(tmp_path, capsys):
@@ -175,8 +200,8 @@ def test_train_on_the_embedded_mnist_subset(tmp_path, capsys):
     assert main(["train", "--epochs", "1", "--hidden", "16", "--out", str(path)]) == 0
     out = capsys.readouterr().out
     assert (
-        "data: mnist (the embedded subset): 20,000 training and 5,000 test samples, 784 features, 10 classes"
-        in out
+        "data: mnist (the embedded subset): 20,000 training and 5,000 test samples, "
+        "784 features, 10 classes" in out
     )
     assert "network: 784-16-10, relu hidden units, softmax output, 12,730 parameters" in out
     assert _accuracy(out) > 0.85
@@ -196,6 +221,9 @@ def test_train_and_evaluate_mnist_from_a_keras_npz(tmp_path, capsys):
     assert _accuracy(out, "accuracy") == trained
     assert "the test split of mnist" in out and "100 samples" in out
     assert re.search(r"^loss: \d+\.\d{4} \(cross_entropy\)$", out, re.MULTILINE)
+    assert main(["evaluate", str(path)]) == 0  # the data path is recorded in the model file
+    out = capsys.readouterr().out
+    assert _accuracy(out, "accuracy") == trained and f"mnist ({data_path}), 100 samples" in out
 
 
 # -- evaluate ----------------------------------------------------------------------------------
@@ -293,23 +321,33 @@ def test_predict_softmax_model_prints_argmax_and_writes_files(tmp_path, capsys, 
 
 # -- errors: one line, exit status 2, never a traceback ------------------------------------------
 
+_INTEGER, _NUMBER = "expected a positive integer, got", "expected a positive number, got"
+_SIZES = "argument --hidden: expected comma-separated positive layer sizes"
 BAD_TRAIN_ARGUMENTS = {
-    "epochs 0": (["--epochs", "0"], "argument --epochs: expected a positive integer, got '0'"),
-    "epochs negative": (["--epochs", "-3"], "argument --epochs: expected a positive integer, got '-3'"),
-    "epochs text": (["--epochs", "ten"], "argument --epochs: expected a positive integer, got 'ten'"),
-    "batch size 0": (["--batch-size", "0"], "argument --batch-size: expected a positive integer, got '0'"),
-    "lr 0": (["--lr", "0"], "argument --lr: expected a positive number, got '0'"),
-    "lr negative": (["--lr", "-0.1"], "argument --lr: expected a positive number, got '-0.1'"),
-    "lr inf": (["--lr", "inf"], "argument --lr: expected a positive number, got 'inf'"),
-    "hidden text": (["--hidden", "256,x"], "argument --hidden: expected comma-separated positive layer sizes"),
-    "hidden zero": (["--hidden", "256,0"], "argument --hidden: expected comma-separated positive layer sizes"),
-    "hidden empty": (["--hidden", ""], "argument --hidden: expected comma-separated positive layer sizes"),
-    "activation": (["--activation", "sigmod"], "argument --activation: expected one of elu, .*, relu, sigmoid, .*, got 'sigmod' \\(did you mean 'sigmoid'\\?\\); see"),
-    "optimizer": (["--optimizer", "adamx"], "argument --optimizer: expected one of sgd, momentum, nesterov, adam, adamw, adagrad, rmsprop, adadelta, rprop\\+, rprop-, irprop\\+, irprop-, bfgs, lbfgs, scg, newton, lm, got 'adamx' \\(did you mean 'adam'\\?\\)"),
-    "data": (["--data", "cifar"], "argument --data: expected one of mnist, xor, moons, spirals, got 'cifar'; see"),
+    "epochs 0": (["--epochs", "0"], f"argument --epochs: {_INTEGER} '0'"),
+    "epochs negative": (["--epochs", "-3"], f"argument --epochs: {_INTEGER} '-3'"),
+    "epochs text": (["--epochs", "ten"], f"argument --epochs: {_INTEGER} 'ten'"),
+    "batch size 0": (["--batch-size", "0"], f"argument --batch-size: {_INTEGER} '0'"),
+    "lr 0": (["--lr", "0"], f"argument --lr: {_NUMBER} '0'"),
+    "lr negative": (["--lr", "-0.1"], f"argument --lr: {_NUMBER} '-0.1'"),
+    "lr inf": (["--lr", "inf"], f"argument --lr: {_NUMBER} 'inf'"),
+    "hidden text": (["--hidden", "256,x"], _SIZES),
+    "hidden zero": (["--hidden", "256,0"], _SIZES),
+    "hidden empty": (["--hidden", ""], _SIZES),
+    "activation": (["--activation", "sigmod"],
+                   ("argument --activation: expected one of elu, .*, relu, sigmoid, .*, got "
+                    "'sigmod' \\(did you mean 'sigmoid'\\?\\); see")),
+    "optimizer": (["--optimizer", "adamx"],
+                  ("argument --optimizer: expected one of sgd, momentum, nesterov, adam, adamw, "
+                   "adagrad, rmsprop, adadelta, rprop\\+, rprop-, irprop\\+, irprop-, bfgs, "
+                   "lbfgs, scg, newton, lm, got 'adamx' \\(did you mean 'adam'\\?\\)")),
+    "data": (["--data", "cifar"],
+             "argument --data: expected one of mnist, xor, moons, spirals, got 'cifar'; see"),
     "seed": (["--seed", "-1"], "argument --seed: expected a non-negative integer, got '-1'"),
-    "data path for xor": (["--data", "xor", "--data-path", "x.npz"], "--data-path: expected it only with --data mnist, got --data xor"),
-    "out folder": (["--out", "no/such/folder/m.npz"], "--out: expected a file path in an existing folder"),
+    "data path for xor": (["--data", "xor", "--data-path", "x.npz"],
+                          "--data-path: expected it only with --data mnist, got --data xor"),
+    "out folder": (["--out", "no/such/folder/m.npz"],
+                   "--out: expected a file path in an existing folder"),
     "unknown option": (["--epoch-count", "3"], "unrecognized arguments: --epoch-count 3"),
 }  # fmt: skip
 
@@ -337,10 +375,11 @@ def test_bad_errors_name_the_help_to_read(capsys):
 
 
 BAD_COMMANDS = {
-    "no command": ([], r"expected a command \(train, evaluate or predict\), got none"),
+    "no command": ([], r"expected a command \(train, evaluate, predict or plot\), got none"),
     "unknown command": (["fit"], "argument COMMAND: invalid choice: 'fit'"),
     "predict without input": (["predict", "m.npz"], "the following arguments are required: INPUT"),
-    "predict out suffix": (["predict", "m.npz", "x.csv", "--out", "y.txt"], "--out: expected a .npy or .csv file name, got y.txt"),
+    "predict out suffix": (["predict", "m.npz", "x.csv", "--out", "y.txt"],
+                           "--out: expected a .npy or .csv file name, got y.txt"),
     "evaluate missing model": (["evaluate", "absent.npz"], "load: no such file: absent.npz"),
 }  # fmt: skip
 
@@ -400,7 +439,7 @@ def test_bad_files_exit_2_with_one_line(tmp_path, monkeypatch, capsys, moons_mod
 
 def test_evaluating_on_the_wrong_dataset_is_a_one_line_error(capsys, moons_model):
     model_path, _ = moons_model
-    assert main(["evaluate", str(model_path)]) == 2  # a moons model on MNIST
+    assert main(["evaluate", str(model_path), "--data", "mnist"]) == 2  # a moons model on MNIST
     _assert_one_line_error(
         capsys,
         r"evaluate: Dense\(2 -> 16, tanh\) \(the first layer\) expects 2 features, got X with 784",
@@ -487,20 +526,85 @@ def test_python_m_glassnet_error_exit_status():
 
 
 def test_a_full_batch_optimizer_trains_full_batch_unless_told_otherwise(tmp_path, capsys):
-    assert main(["train", "--data", "moons", "--optimizer", "irprop-", "--epochs", "3", "--out", str(tmp_path / "m.npz")]) == 0
-    assert "irprop- (lr 0.01), loss binary_cross_entropy, 3 epochs, full batch" in capsys.readouterr().out
-    code = main(["train", "--data", "moons", "--optimizer", "rprop+", "--batch-size", "32", "--epochs", "1",
-                 "--out", str(tmp_path / "n.npz")])  # fmt: skip
+    moons = ["train", "--data", "moons", "--out", str(tmp_path / "m.npz")]
+    assert main([*moons, "--optimizer", "irprop-", "--epochs", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "irprop- (lr 0.01), loss binary_cross_entropy, 3 epochs, full batch" in out
+    code = main([*moons, "--optimizer", "rprop+", "--batch-size", "32", "--epochs", "1"])
     err = capsys.readouterr().err
     assert code == 2 and "RpropPlus is a full-batch method" in err and "pass batch_size=None" in err
 
 
 def test_levenberg_marquardt_by_name_on_a_squared_error_recipe_only(tmp_path, capsys):
     # xor's recipe trains on 'sse': LM solves it (seed 0); moons' trains on cross-entropy: refused
-    assert main(["train", "--data", "xor", "--optimizer", "lm", "--epochs", "50", "--out", str(tmp_path / "x.npz")]) == 0
+    lm = ["train", "--optimizer", "lm"]
+    assert main([*lm, "--data", "xor", "--epochs", "50", "--out", str(tmp_path / "x.npz")]) == 0
     out = capsys.readouterr().out
     assert "lm (lr 0.5), loss sse, 50 epochs, full batch" in out and "test accuracy: 1.0000" in out
-    code = main(["train", "--data", "moons", "--optimizer", "lm", "--epochs", "1", "--out", str(tmp_path / "m.npz")])
+    code = main([*lm, "--data", "moons", "--epochs", "1", "--out", str(tmp_path / "m.npz")])
     err = capsys.readouterr().err
-    assert code == 2 and "optimizer 'lm' (LevenbergMarquardt) minimises a sum of squared residuals" in err
-    assert "expected loss 'sse' or 'mse', got 'binary_cross_entropy'" in err and not (tmp_path / "m.npz").exists()
+    assert code == 2
+    assert "optimizer 'lm' (LevenbergMarquardt) minimises a sum of squared residuals" in err
+    assert "expected loss 'sse' or 'mse', got 'binary_cross_entropy'" in err
+    assert not (tmp_path / "m.npz").exists()
+
+
+# -- the dataset recorded in the model file ---------------------------------------------------
+
+
+def test_a_trained_model_records_its_dataset(moons_model, tmp_path, capsys):
+    path, train_out = moons_model
+    assert glassnet.io.load_info(path) == {"data": "moons", "data_path": None}
+    assert main(["evaluate", str(path)]) == 0  # no --data: moons, from the file
+    out = capsys.readouterr().out
+    assert "the test split of moons" in out and _accuracy(out, "accuracy") == _accuracy(train_out)
+    assert main(["evaluate", str(path), "--data", "mnist"]) == 2  # an explicit --data overrides
+    assert "expects 2 features, got X with 784" in capsys.readouterr().err
+
+
+def test_plot_needs_no_data_option_for_a_trained_model(moons_model, tmp_path, capsys):
+    require("matplotlib")
+    path, _ = moons_model
+    assert main(["plot", str(path), "--out-dir", str(tmp_path)]) == 0
+    assert (tmp_path / "moons-decision-regions.png").is_file()  # 2-D data: moons, from the file
+
+
+def test_data_path_is_refused_with_recorded_non_mnist_data(moons_model, capsys):
+    path, _ = moons_model
+    assert main(["evaluate", str(path), "--data-path", "x.npz"]) == 2
+    _assert_one_line_error(capsys, "--data-path: expected it only with --data mnist, got --data "
+                           f"moons \\(recorded in {re.escape(str(path))}\\)")  # fmt: skip
+    assert main(["evaluate", str(path), "--data", "xor", "--data-path", "x.npz"]) == 2
+    _assert_one_line_error(capsys, "--data-path: expected it only with --data mnist, got --data "
+                           "xor;")  # fmt: skip
+
+
+def test_a_recorded_dataset_glassnet_does_not_know_is_an_error(tmp_path, capsys):
+    path = tmp_path / "m.npz"
+    glassnet.save(glassnet.nn.Sequential(glassnet.nn.Dense(2, 1)), path, info={"data": "cifar"})
+    assert main(["evaluate", str(path)]) == 2
+    _assert_one_line_error(capsys, f"evaluate: expected the dataset recorded in "
+                           f"{re.escape(str(path))} to be one of mnist, xor, moons, spirals, "
+                           "got 'cifar'; pass --data")  # fmt: skip
+
+
+# -- bugs are not usage errors ------------------------------------------------------------------
+
+
+def test_a_genuine_bug_is_a_traceback_not_a_usage_error(monkeypatch, moons_model, tmp_path):
+    cli_main = sys.modules["glassnet.cli.main"]  # the module (glassnet.cli.main is the function)
+
+    def buggy(args, parser):
+        return len(None)  # a TypeError: a bug in glassnet, not the user's mistake
+
+    monkeypatch.setattr(cli_main, "command_evaluate", buggy)
+    path, _ = moons_model
+    with pytest.raises(TypeError, match="has no len"):
+        main(["evaluate", str(path)])
+
+
+def test_full_batch_names_agree_with_the_optimizer_classes():
+    # the CLI decides full-batch training from optim.FULL_BATCH without building an optimizer
+    probe = [glassnet.nn.Parameter(np.zeros(1))]
+    for name in glassnet.optim.NAMES:
+        assert (name in glassnet.optim.FULL_BATCH) == glassnet.optim.get(name, probe).full_batch

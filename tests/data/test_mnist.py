@@ -1,5 +1,8 @@
 import gzip
 import importlib.util
+import io
+import tracemalloc
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -7,6 +10,7 @@ import pytest
 
 from glassnet.data import load_mnist, mnist_subset_info
 from glassnet.data.mnist import IDX_FILES
+from glassnet.errors import FileFormatError
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist.npz"
@@ -156,3 +160,120 @@ def test_npz_with_wrong_keys_or_labels(tmp_path):
     (tmp_path / "mnist.csv").write_text("0,0\n")
     with pytest.raises(ValueError, match=r"expected a folder of IDX files or an \.npz file"):
         load_mnist(tmp_path / "mnist.csv")
+
+
+# -- corrupt and lying files: a FileFormatError naming the file, nothing large allocated ------
+
+
+def _idx_folder(tmp_path, rng, gzipped=True):
+    images = rng.integers(0, 256, size=(10, 28, 28), dtype=np.uint8)
+    _write_idx_folder(tmp_path, images, np.arange(10, dtype=np.uint8), gzipped=gzipped)
+    return tmp_path / ("t10k-images-idx3-ubyte" + (".gz" if gzipped else ""))
+
+
+def _corrupt_deflate(data):
+    """gzip of ``data`` whose first deflate block has the invalid type 11 (a raw zlib.error)."""
+    packed = bytearray(gzip.compress(data))
+    packed[10] = 0b111  # BFINAL = 1, BTYPE = 11
+    return bytes(packed)
+
+
+def _flipped(data):
+    packed = bytearray(gzip.compress(data))
+    packed[20:60] = bytes(b ^ 0x5A for b in packed[20:60])
+    return bytes(packed)
+
+
+CORRUPT_GZIP = {
+    "invalid deflate block": _corrupt_deflate,
+    "flipped bits": _flipped,
+    "cut short": lambda data: gzip.compress(data)[:-30],
+    "not gzip at all": lambda data: data,
+    "empty": lambda data: b"",
+    "wrong checksum": lambda data: gzip.compress(data)[:-8] + bytes(8),
+}
+
+
+@pytest.mark.parametrize("damage", CORRUPT_GZIP.values(), ids=CORRUPT_GZIP.keys())
+def test_a_corrupt_gzip_idx_file_is_named_in_a_file_format_error(tmp_path, rng, damage):
+    path = _idx_folder(tmp_path, rng)
+    path.write_bytes(damage(gzip.decompress(path.read_bytes())))
+    with pytest.raises(FileFormatError, match=rf"load_mnist: expected .* in {path}|{path}"):
+        load_mnist(tmp_path)
+
+
+def test_a_damaged_gzip_file_names_the_file_and_the_damage(tmp_path, rng):
+    path = _idx_folder(tmp_path, rng)
+    path.write_bytes(_corrupt_deflate(gzip.decompress(path.read_bytes())))
+    with pytest.raises(FileFormatError) as caught:
+        load_mnist(tmp_path)
+    expected = f"load_mnist: expected a readable gzip IDX file, got {path}"
+    assert str(caught.value).startswith(expected)
+
+
+def _idx_header(magic, shape):
+    return magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in shape)
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_an_idx_header_declaring_more_than_the_file_can_hold_is_refused(tmp_path, rng, gzipped):
+    path = _idx_folder(tmp_path, rng, gzipped)
+    data = _idx_header(2051, (10**6, 28, 28)) + bytes(100)  # 784 MB declared, 116 bytes given
+    path.write_bytes(gzip.compress(data) if gzipped else data)
+    if gzipped:
+        message = (r"load_mnist: expected IDX images of shape \(1000000, 28, 28\) to take "
+                   rf"784000016 bytes, got a gzip file of \d+ bytes, which inflates to at most "
+                   rf"\d+ in {path}")  # fmt: skip
+    else:
+        message = (r"load_mnist: expected 784000016 bytes for IDX images of shape "
+                   rf"\(1000000, 28, 28\), got 116 in {path} \(truncated\?\)")  # fmt: skip
+    with pytest.raises(FileFormatError, match=message):
+        load_mnist(tmp_path)
+
+
+def test_a_gzip_idx_file_longer_than_its_header_says_is_not_read_to_the_end(tmp_path, rng):
+    # 50 MB of zeros after a header that declares 4 images: deflated to about 50 KB
+    path = _idx_folder(tmp_path, rng)
+    path.write_bytes(gzip.compress(_idx_header(2051, (4, 28, 28)) + bytes(50_000_000)))
+    tracemalloc.start()
+    try:
+        with pytest.raises(FileFormatError, match=rf"expected 3152 bytes for IDX images of shape "
+                           rf"\(4, 28, 28\), got more in {path}"):  # fmt: skip
+            load_mnist(tmp_path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000
+
+
+def _npz_member(shape, descr="|u1", data=b""):
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": descr, "fortran_order": False,
+                                                  "shape": shape})  # fmt: skip
+    return buffer.getvalue() + data
+
+
+def test_a_keras_npz_declaring_terabytes_is_refused_before_allocating(tmp_path):
+    path = tmp_path / "mnist.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("x_train.npy", _npz_member((10**7, 28, 28 * 10**4)))
+        for name in ("y_train", "x_test", "y_test"):
+            archive.writestr(f"{name}.npy", _npz_member((0,)))
+    with pytest.raises(FileFormatError, match=r"load_mnist: expected x_train of shape "
+                       r"\(10000000, 28, 280000\) uint8 to take \d+ bytes, got a member of 128 "
+                       rf"bytes in {path}"):  # fmt: skip
+        load_mnist(path)
+
+
+@pytest.mark.parametrize("cut", [0.3, 0.7, 0.99])
+def test_a_truncated_or_corrupt_keras_npz_is_a_file_format_error(tmp_path, cut):
+    path = tmp_path / "mnist.npz"
+    images, labels = np.zeros((5, 28, 28), np.uint8), np.arange(5, dtype=np.uint8)
+    np.savez_compressed(path, x_train=images, y_train=labels, x_test=images, y_test=labels)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * cut)])
+    with pytest.raises(FileFormatError, match=rf"load_mnist: expected .*{path}"):
+        load_mnist(path)
+    path.write_bytes(b"PK\x03\x04" + bytes(200))
+    with pytest.raises(FileFormatError, match=rf"load_mnist: expected .*{path}"):
+        load_mnist(path)

@@ -150,7 +150,8 @@ def test_train_val_test_split():
     ("call", "error", "message"),
     [
         (lambda X, y: train_test_split(X, y[:-1]), ShapeError,
-         r"train_test_split: expected X and y with the same number of rows, got shapes \(10, 2\) and \(9,\)"),
+         r"train_test_split: expected X and y with the same number of rows, "
+         r"got shapes \(10, 2\) and \(9,\)"),
         (lambda X, y: train_test_split(X, y, test_fraction=1.0), ValueError,
          r"train_test_split: expected test_fraction in \(0, 1\), got 1.0"),
         (lambda X, y: train_test_split(X, y, test_fraction=0), ValueError,
@@ -158,7 +159,8 @@ def test_train_val_test_split():
         (lambda X, y: train_test_split(X, y, test_fraction=0.01), ValueError,
          r"train_test_split: expected every part to get at least one of the 10 rows"),
         (lambda X, y: train_val_test_split(X, y, 0.6, 0.5), ValueError,
-         r"train_val_test_split: expected every part to get at least one of the 10 rows, got train -1"),
+         r"train_val_test_split: expected every part to get at least one of the 10 rows, "
+         r"got train -1"),
         (lambda X, y: train_val_test_split(X, y, -0.1, 0.5), ValueError,
          r"train_val_test_split: expected val_fraction in \(0, 1\), got -0.1"),
     ],

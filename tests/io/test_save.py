@@ -2,6 +2,8 @@
 
 import json
 import os
+import re
+import stat
 import zipfile
 
 import numpy as np
@@ -10,8 +12,11 @@ import pytest
 import glassnet
 from glassnet import nn
 from glassnet.errors import FileFormatError
-from glassnet.io import FORMAT_VERSION
+from glassnet.io import FORMAT_VERSION, load_info
+from glassnet.io.save import MAX_DEPTH, build, describe
+from glassnet.nn.module import REGISTRY
 from glassnet.train import History
+from tests.io.test_files import npy_bytes, peak_bytes, write_zip
 
 
 def _mixed_model(dtype=None):
@@ -110,7 +115,7 @@ def test_save_accepts_a_string_path_in_the_current_folder(tmp_path, monkeypatch)
 # -- atomic writes ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("target", ["numpy.savez", "os.replace"])
+@pytest.mark.parametrize("target", ["numpy.lib.format.write_array", "os.replace"])
 def test_interrupted_save_keeps_the_old_file(tmp_path, rng, monkeypatch, target):
     path = tmp_path / "model.npz"
     old_model = _mixed_model()
@@ -119,7 +124,7 @@ def test_interrupted_save_keeps_the_old_file(tmp_path, rng, monkeypatch, target)
     expected = old_model.predict(X)
 
     def fail(*args, **kwargs):
-        if target == "numpy.savez":  # die after part of the archive is written
+        if target != "os.replace":  # die after part of the archive is written
             args[0].write(b"PK\x03\x04 half an archive")
         raise OSError("disk full (simulated)")
 
@@ -192,7 +197,8 @@ def test_newer_format_version_raises(tmp_path):
     _rewrite(path, meta=lambda meta: {**meta, "version": FORMAT_VERSION + 1})
     with pytest.raises(
         FileFormatError,
-        match=rf"expected file format version <= {FORMAT_VERSION}, got {FORMAT_VERSION + 1}.*upgrade",
+        match=rf"expected file format version <= {FORMAT_VERSION}, got {FORMAT_VERSION + 1}"
+        ".*upgrade",
     ):
         glassnet.load(path)
 
@@ -253,7 +259,8 @@ def test_unregistered_module_cannot_be_saved(tmp_path):
     model = nn.Sequential(nn.Dense(2, 2, seed=0), Doubler())
     with pytest.raises(
         TypeError,
-        match=r"save: expected modules of registered classes, got Doubler; decorate the class with glassnet.nn.register",
+        match=r"save: expected modules of registered classes, got Doubler; decorate the class "
+        "with glassnet.nn.register",
     ):
         glassnet.save(model, tmp_path / "m.npz")
     assert not list(tmp_path.iterdir())  # nothing written, not even a temp file
@@ -278,14 +285,15 @@ def test_saved_archive_is_a_zip_with_npy_members(tmp_path):
         assert all(name.endswith(".npy") for name in archive.namelist())
 
 
+_HEAD = {"format": "glassnet", "version": 1}
 _BROKEN_DESCRIPTIONS = {
     "not an object": [1, 2],
-    "version as text": {"format": "glassnet", "version": "2", "model": {"class": "Sequential", "layers": []}},
-    "no model": {"format": "glassnet", "version": 1},
-    "unknown argument": {"format": "glassnet", "version": 1, "model": {"class": "Dense", "config": {"bogus": 1}}},
-    "layers not a list": {"format": "glassnet", "version": 1, "model": {"class": "Sequential", "layers": None}},
-    "config not an object": {"format": "glassnet", "version": 1, "model": {"class": "Dense", "config": [1]}},
-}  # fmt: skip
+    "version as text": {**_HEAD, "version": "2", "model": {"class": "Sequential", "layers": []}},
+    "no model": _HEAD,
+    "unknown argument": {**_HEAD, "model": {"class": "Dense", "config": {"bogus": 1}}},
+    "layers not a list": {**_HEAD, "model": {"class": "Sequential", "layers": None}},
+    "config not an object": {**_HEAD, "model": {"class": "Dense", "config": [1]}},
+}
 
 
 @pytest.mark.parametrize("meta", _BROKEN_DESCRIPTIONS.values(), ids=_BROKEN_DESCRIPTIONS.keys())
@@ -294,3 +302,197 @@ def test_malformed_description_raises_file_format_error(tmp_path, meta):
     np.savez(path, __glassnet__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
     with pytest.raises(FileFormatError, match="load: "):
         glassnet.load(path)
+
+
+# -- loading is bounded: by the file's size, then by what its arrays account for ----------------
+
+
+def _file_with(path, description, arrays=None, **meta):
+    """A model file written by hand: ``description`` as its architecture, ``arrays`` as its
+    arrays (none by default); ``meta`` overrides entries of the JSON description."""
+    entry = {"format": "glassnet", "version": 1, "model": description, "history": None, **meta}
+    arrays = dict(arrays or {})
+    arrays["__glassnet__"] = np.frombuffer(json.dumps(entry).encode(), dtype=np.uint8)
+    np.savez(path, **arrays)
+    return path
+
+
+def _dense(n_in, n_out):
+    return {"class": "Dense", "config": {"in_features": n_in, "out_features": n_out}}
+
+
+def test_a_huge_npy_header_is_refused_by_load(tmp_path):
+    # the 1.3 KB file whose header asks for 4 TB: a MemoryError before, now a FileFormatError
+    path = write_zip(tmp_path / "huge.npz", {"W.npy": npy_bytes("<f4", (10**6, 10**6))},
+                     meta={"format": "glassnet", "version": 1, "model": _dense(2, 3)})  # fmt: skip
+    with pytest.raises(FileFormatError, match=r"load: expected W of shape \(1000000, 1000000\) "
+                       r"float32 to take 4000000000128 bytes, got a member of 128 "
+                       "bytes"):  # fmt: skip
+        glassnet.load(path)
+    with pytest.raises(FileFormatError, match="4000000000128 bytes"):
+        glassnet.load_history(path)
+
+
+def test_a_description_declaring_more_weights_than_the_file_holds_allocates_nothing(tmp_path):
+    # 1 KB: Dense(2 -> 10^7) with 9 numbers in the file; before, its 80 MB were allocated first
+    arrays = {"W": np.zeros((3, 2), np.float32), "b": np.zeros(3, np.float32)}
+    path = _file_with(tmp_path / "m.npz", _dense(2, 10**7), arrays)
+    result, peak = peak_bytes(glassnet.load, path)
+    assert isinstance(result, FileFormatError), result
+    assert re.fullmatch(r"load: the description in .*m\.npz declares a layer with 20000000 "
+                        r"weights \(shape \(10000000, 2\)\) but the file holds 9",
+                        str(result))  # fmt: skip
+    assert peak < 5_000_000
+
+
+def test_many_small_layers_cannot_add_up_past_the_file(tmp_path):
+    layers = [_dense(2, 2)] * 10_000  # 60,000 numbers declared, 6 in the file
+    arrays = {"layers.0.W": np.zeros((2, 2), np.float32), "layers.0.b": np.zeros(2, np.float32)}
+    path = _file_with(tmp_path / "m.npz", {"class": "Sequential", "layers": layers}, arrays)
+    with pytest.raises(FileFormatError, match=r"the description in .*m\.npz declares layers with "
+                       r"at least 8 weights \(the last of shape \(2, 2\)\) but the file "
+                       "holds 6$"):  # fmt: skip
+        glassnet.load(path)
+
+
+def test_arrays_that_do_not_fit_are_refused_before_their_data_is_read(tmp_path):
+    # 20 MB of float32 zeros deflated to ~20 KB (ratio ~1000:1, within deflate's limit), for an
+    # architecture that holds 9 numbers: the shapes are compared before any data is inflated
+    members = {"layers.0.W.npy": npy_bytes("<f4", (5_000_000,), bytes(20_000_000)),
+               "layers.0.b.npy": npy_bytes("<f4", (3,), bytes(12))}  # fmt: skip
+    meta = {**_HEAD, "model": {"class": "Sequential", "layers": [_dense(2, 3)]}}
+    path = write_zip(tmp_path / "bomb.npz", members, zipfile.ZIP_DEFLATED, meta=meta)
+    assert path.stat().st_size < 100_000
+    result, peak = peak_bytes(glassnet.load, path)
+    assert isinstance(result, FileFormatError), result
+    assert "expected layers.0.W of shape (3, 2), got (5000000,)" in str(result)
+    assert peak < 5_000_000
+
+
+SAMPLES = {  # constructor arguments of each registered class (default: none)
+    "Dense": {"in_features": 3, "out_features": 2},
+    "BatchNorm": {"num_features": 4},
+    "ShortcutMLP": {"in_features": 2, "hidden": [3, 2], "out_features": 1},
+    "GaussianNoise": {"std": 0.1},
+}
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_registered_class_builds_within_what_the_file_holds(tmp_path, name):
+    """Each registered class, described in a file holding fewer than half its numbers, is
+    refused while it is built (the budget counts every initializer's weights; a Dense bias,
+    not counted, is never larger than its W). A new class whose weights come from elsewhere
+    fails here: draw them through ``nn.init`` or call ``nn.init.reserve`` first."""
+    cls = REGISTRY[name]
+    if cls is nn.Sequential:
+        module = nn.Sequential(nn.Dense(3, 2), nn.Dense(2, 2))
+    else:
+        try:
+            module = cls(**SAMPLES.get(name, {}))
+        except (TypeError, ValueError) as error:
+            pytest.fail(f"add constructor arguments for {name} to SAMPLES ({error})")
+    n = sum(array.size for array in module.state_dict().values())
+    if n == 0:
+        assert repr(glassnet.load(_file_with(tmp_path / "m.npz", describe(module)))) == repr(module)
+        return
+    path = _file_with(tmp_path / "m.npz", describe(module), {"pad": np.zeros((n - 1) // 2)})
+    with pytest.raises(FileFormatError, match=r"declares a layer with \d+ weights|declares layers"):
+        glassnet.load(path)
+    saved = tmp_path / "ok.npz"
+    glassnet.save(module, saved)
+    assert repr(glassnet.load(saved)) == repr(module)
+
+
+def _nested(depth):
+    description = _dense(2, 2)
+    for _ in range(depth):
+        description = {"class": "Sequential", "layers": [description]}
+    return description
+
+
+def test_deeply_nested_json_is_a_file_format_error(tmp_path):
+    text = '{"format": "glassnet", "version": 1, "model": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    path = tmp_path / "deep.npz"
+    np.savez(path, __glassnet__=np.frombuffer(text.encode(), dtype=np.uint8))
+    with pytest.raises(FileFormatError, match=r"load: expected a JSON description nested at most "
+                       r"\d+ levels deep, got one nested deeper in .*deep\.npz"):  # fmt: skip
+        glassnet.load(path)
+    with pytest.raises(FileFormatError, match="nested deeper"):
+        glassnet.load_history(path)
+
+
+@pytest.mark.parametrize("depth", [120, 5000])
+def test_deeply_nested_modules_are_refused_by_build(depth):
+    with pytest.raises(FileFormatError, match=rf"load: expected modules nested at most "
+                       rf"{MAX_DEPTH} deep, got a description nested deeper in "
+                       r"x\.npz$"):  # fmt: skip
+        build(_nested(depth), " in x.npz")
+    assert isinstance(build(_nested(MAX_DEPTH - 1)), nn.Sequential)
+
+
+@pytest.mark.parametrize("version", [True, False, 0, -1, 1.0, "1", None, [1]],
+                         ids=lambda v: f"{type(v).__name__}-{v}")  # fmt: skip
+def test_a_format_version_that_is_not_a_positive_integer_is_refused(tmp_path, version):
+    path = _file_with(tmp_path / "m.npz", _dense(2, 1), version=version)
+    with pytest.raises(FileFormatError, match=rf"load: expected the format version as a positive "
+                       rf"integer, got {re.escape(repr(version))} in .*m\.npz"):  # fmt: skip
+        glassnet.load(path)
+
+
+def test_object_arrays_in_a_model_file_are_refused(tmp_path):
+    path = write_zip(tmp_path / "o.npz", {"W.npy": npy_bytes("|O", (1,), bytes(8))},
+                     meta={"format": "glassnet", "version": 1, "model": _dense(2, 1)})  # fmt: skip
+    with pytest.raises(FileFormatError, match="load: expected arrays of numbers, got dtype object"):
+        glassnet.load(path)
+
+
+# -- info: what else a file records (the CLI's dataset) ---------------------------------------
+
+
+def test_info_is_saved_and_read_back(tmp_path):
+    path = tmp_path / "m.npz"
+    glassnet.save(_mixed_model(), path, info={"data": "moons", "data_path": None})
+    assert load_info(path) == {"data": "moons", "data_path": None}
+    assert isinstance(glassnet.load(path), nn.Sequential)
+    glassnet.save(_mixed_model(), path)
+    assert load_info(path) is None
+
+
+def test_info_must_be_a_json_object(tmp_path):
+    with pytest.raises(TypeError, match=r"save: expected info as a dict of JSON values, got list"):
+        glassnet.save(_mixed_model(), tmp_path / "m.npz", info=[1])
+    with pytest.raises(TypeError, match="save: expected info as a dict of JSON values.*set"):
+        glassnet.save(_mixed_model(), tmp_path / "m.npz", info={"a": {1, 2}})
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_file_in_the_format_written_before_info_still_loads(tmp_path, rng):
+    """What glassnet.save wrote before info existed: np.savez of the state_dict and the JSON."""
+    model = _mixed_model()
+    history = {"history": {"loss": [0.5, 0.25]}, "epoch": [0, 1], "stop_reason": None}
+    path = _file_with(tmp_path / "old.npz", describe(model), model.state_dict(), history=history)
+    X = rng.normal(size=(4, 5))
+    np.testing.assert_array_equal(glassnet.load(path).predict(X), model.predict(X))
+    assert glassnet.load_history(path).history == {"loss": [0.5, 0.25]}
+    assert load_info(path) is None
+
+
+# -- the written file: permissions and temporary files ----------------------------------------
+
+
+def test_saved_files_get_the_mode_of_the_umask_and_keep_an_overwritten_files_mode(tmp_path):
+    old = os.umask(0o027)
+    try:
+        glassnet.save(_mixed_model(), tmp_path / "m.npz")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "m.npz").stat().st_mode) == 0o640  # 0600 before, always
+    os.chmod(tmp_path / "m.npz", 0o604)
+    glassnet.save(_mixed_model(), tmp_path / "m.npz")
+    assert stat.S_IMODE((tmp_path / "m.npz").stat().st_mode) == 0o604
+
+
+def test_a_save_removes_the_temporary_files_an_interrupted_save_left(tmp_path):
+    (tmp_path / ".m.npz.x8k2m1q9.tmp").write_bytes(b"PK\x03\x04 a save killed halfway")
+    glassnet.save(_mixed_model(), tmp_path / "m.npz")
+    assert os.listdir(tmp_path) == ["m.npz"]

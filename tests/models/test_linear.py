@@ -148,8 +148,8 @@ def test_closed_form_matches_gradient_descent_with_glassnet_fit(rng):
     X, Y, _, _ = linear_data(rng, outputs=2, noise=0.5)
     closed = LinearRegression().fit(X, Y)
     layer = Dense(3, 2, dtype=np.float64, seed=0)
-    gn.fit(layer, X, Y, loss="mse", optimizer=SGD(layer.parameters(), lr=0.5), epochs=400, batch_size=None,
-           shuffle=False, verbose=0)  # fmt: skip
+    gn.fit(layer, X, Y, loss="mse", optimizer=SGD(layer.parameters(), lr=0.5), epochs=400,
+           batch_size=None, shuffle=False, verbose=0)  # fmt: skip
     np.testing.assert_allclose(closed.coef_, layer.W.data, atol=1e-6)  # both (outputs, features)
     np.testing.assert_allclose(closed.intercept_, layer.b.data, atol=1e-6)
 

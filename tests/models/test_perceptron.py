@@ -144,11 +144,14 @@ def test_bad_hyperparameters_are_refused_at_construction(kwargs, match):
         Perceptron(**kwargs)
 
 
-@pytest.mark.parametrize("name", ["Perceptron", "Adaline", "LogisticRegression", "LinearRegression"])
+@pytest.mark.parametrize(
+    "name", ["Perceptron", "Adaline", "LogisticRegression", "LinearRegression"]
+)
 def test_every_classic_model_says_not_fitted_as_scikit_learn_does(name):
     import glassnet.models
 
     model = getattr(glassnet.models, name)()
-    with pytest.raises(NotFittedError, match=rf"{name}: expected a fitted model, got an unfitted one") as info:
+    message = rf"{name}: expected a fitted model, got an unfitted one"
+    with pytest.raises(NotFittedError, match=message) as info:
         model.predict(np.ones((2, 2)))
     assert isinstance(info.value, ValueError) and isinstance(info.value, AttributeError)

@@ -69,8 +69,8 @@ def test_xor_needs_only_one_hidden_unit_with_shortcuts():
     X, y = xor()
 
     def train(net):
-        gn.fit(net, X, y, loss="binary_cross_entropy", optimizer="adam", lr=0.1, epochs=150, batch_size=None,
-               verbose=0)  # fmt: skip
+        gn.fit(net, X, y, loss="binary_cross_entropy", optimizer="adam", lr=0.1, epochs=150,
+               batch_size=None, verbose=0)  # fmt: skip
         return np.mean((net.predict(X).ravel() > 0.5) == y)
 
     with_shortcuts = [
@@ -104,7 +104,8 @@ def test_config_rebuilds_the_same_architecture():
     config = net.config()
     assert config == {"in_features": 5, "hidden": [3, 3], "out_features": 4,
                       "activation": {"name": "sigmoid", "beta": 1.0},  # as Dense writes them
-                      "output_activation": {"name": "softmax", "axis": -1}, "dtype": "float32"}  # fmt: skip
+                      "output_activation": {"name": "softmax", "axis": -1},
+                      "dtype": "float32"}  # fmt: skip
     rebuilt = ShortcutMLP(**config)
     assert [l.W.shape for l in rebuilt.layers] == [l.W.shape for l in net.layers]
     rebuilt.load_state_dict(net.state_dict())

@@ -55,8 +55,9 @@ def test_a_linear_output_is_taken_as_logits(rng):
 
 def test_mismatched_output_layers_are_refused():
     sigmoid_net = nn.Sequential(nn.Dense(3, 2, "sigmoid", seed=0))
-    with pytest.raises(ValueError, match=r"cross_entropy: expected a network ending in a softmax "
-                                         r"or a linear layer, got one ending in a sigmoid .*'binary_cross_entropy'"):  # fmt: skip
+    message = (r"cross_entropy: expected a network ending in a softmax or a linear layer, "
+               r"got one ending in a sigmoid .*'binary_cross_entropy'")
+    with pytest.raises(ValueError, match=message):
         losses.bind("cross_entropy", sigmoid_net)
     with pytest.raises(ValueError, match=r"binary_cross_entropy: .* ending in a softmax"):
         losses.bind("binary_cross_entropy", _softmax_net())
@@ -85,8 +86,9 @@ class _DeclaredSoftmax(_HiddenSoftmax):
 
 def test_a_custom_module_ending_in_ops_softmax_is_refused_not_trained_on_garbage(rng):
     X, y = rng.normal(size=(8, 3)), np.arange(8) % 4
-    with pytest.raises(ValueError, match=r"cross_entropy: expected the model's outputs to be logits, "
-                                         r"got the output of ops.softmax"):  # fmt: skip
+    message = (r"cross_entropy: expected the model's outputs to be logits, "
+               r"got the output of ops.softmax")
+    with pytest.raises(ValueError, match=message):
         gn.fit(_HiddenSoftmax(), X, y, loss="cross_entropy", epochs=1, verbose=0)
 
 

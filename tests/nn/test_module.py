@@ -94,27 +94,29 @@ def test_load_state_dict_keeps_the_module_dtype():
     assert all(p.dtype == np.float32 for p in net.parameters())
 
 
-def test_load_state_dict_missing_key():
-    net = _net()
-    state = net.state_dict()
+def _without_the_last_bias(state):
     del state["layers.2.b"]
-    with pytest.raises(KeyError, match=r"missing \['layers\.2\.b'\]"):
-        net.load_state_dict(state)
 
 
-def test_load_state_dict_unexpected_key():
-    net = _net()
-    state = net.state_dict()
+def _with_an_unknown_weight(state):
     state["layers.9.W"] = np.zeros((2, 2))
-    with pytest.raises(KeyError, match=r"unexpected \['layers\.9\.W'\]"):
-        net.load_state_dict(state)
 
 
-def test_load_state_dict_wrong_shape():
+def _with_a_transposed_weight(state):
+    state["layers.0.W"] = np.zeros((3, 4))
+
+
+@pytest.mark.parametrize("spoil, error, message", [
+    (_without_the_last_bias, KeyError, r"missing \['layers\.2\.b'\]"),
+    (_with_an_unknown_weight, KeyError, r"unexpected \['layers\.9\.W'\]"),
+    (_with_a_transposed_weight, ValueError,
+     r"expected layers\.0\.W of shape \(4, 3\), got \(3, 4\)"),
+], ids=["missing_key", "unexpected_key", "wrong_shape"])  # fmt: skip
+def test_load_state_dict_names_what_does_not_fit(spoil, error, message):
     net = _net()
     state = net.state_dict()
-    state["layers.0.W"] = np.zeros((3, 4))
-    with pytest.raises(ValueError, match=r"expected layers\.0\.W of shape \(4, 3\), got \(3, 4\)"):
+    spoil(state)
+    with pytest.raises(error, match=message):
         net.load_state_dict(state)
 
 
@@ -168,6 +170,24 @@ def test_replaced_output_flows_into_the_next_layer_and_backward():
     out.sum().backward()
     np.testing.assert_array_equal(net[1].W.grad, np.zeros((1, 2)))
     np.testing.assert_array_equal(net[0].W.grad, np.zeros((2, 2)))
+
+
+
+def test_tensor_and_module_hooks_share_one_handle_class():
+    layer = Dense(2, 1, seed=0, dtype=np.float64)
+    seen = []
+    first = layer.register_forward_hook(lambda m, i, o: seen.append("first"))
+    second = layer.register_forward_hook(lambda m, i, o: seen.append("second"))
+    gradient = layer.W.register_hook(lambda g: seen.append("W"))
+    assert type(first) is type(second) is type(gradient)
+    first.remove()
+    first.remove()  # harmless
+    layer(Tensor(np.ones((1, 2)))).sum().backward()
+    assert seen == ["second", "W"]
+    second.remove()
+    gradient.remove()
+    layer(Tensor(np.ones((1, 2)))).sum().backward()
+    assert seen == ["second", "W"]
 
 
 # -- predict -----------------------------------------------------------------------------

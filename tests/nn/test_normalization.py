@@ -82,8 +82,9 @@ def test_wrong_input_shape_names_the_layer():
 def test_a_batch_of_one_fails_in_training_and_works_in_eval():
     layer = nn.BatchNorm(3)
     x = Tensor(np.ones((1, 3), np.float32))
-    with pytest.raises(ValueError, match=r"BatchNorm\(3, .*\): expected more than one sample per batch "
-                                         r"in training, got input of shape \(1, 3\)"):  # fmt: skip
+    message = (r"BatchNorm\(3, .*\): expected more than one sample per batch in training, "
+               r"got input of shape \(1, 3\)")
+    with pytest.raises(ValueError, match=message):
         layer(x)
     assert layer.eval()(x).shape == (1, 3)
 
@@ -153,8 +154,8 @@ def _classifier(seed):
 def trained():
     X, y = gn.data.two_moons(400, noise=0.1, seed=0)
     model = _classifier(0)
-    history = gn.fit(model, X, y, loss="cross_entropy", lr=0.01, epochs=15, batch_size=50, verbose=0,
-                     seed=0, metrics=["accuracy"])  # fmt: skip
+    history = gn.fit(model, X, y, loss="cross_entropy", lr=0.01, epochs=15, batch_size=50,
+                     verbose=0, seed=0, metrics=["accuracy"])  # fmt: skip
     return model, X, y, history
 
 

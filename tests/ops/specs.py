@@ -23,13 +23,18 @@ from glassnet import ops
 
 
 class _Lazy:
-    """A module imported on first attribute access (torch stays optional)."""
+    """A module whose functions are imported when first called, so that building the table
+    does not import torch (the tests that call them ask for torch with ``require``)."""
 
     def __init__(self, name):
         self._name = name
 
     def __getattr__(self, attr):
-        return getattr(importlib.import_module(self._name), attr)
+        def call(*args, **kwargs):
+            return getattr(importlib.import_module(self._name), attr)(*args, **kwargs)
+
+        call.__name__ = call.__qualname__ = f"{self._name}.{attr}"
+        return call
 
 
 T = _Lazy("torch")
@@ -216,6 +221,10 @@ def _np_softmax_cross_entropy(x, y, reduction="mean"):
     return -(y * _np_log_softmax(x)).sum() / _divisor(reduction, x.shape[0])
 
 
+def _torch_softmax_cross_entropy(x, y, reduction="mean"):
+    return F.cross_entropy(x, _tt(y), reduction=reduction)
+
+
 def _dropout_mask(shape, dtype, p, seed):
     keep = np.random.default_rng(seed).random(shape, dtype=dtype) >= p
     return keep / (1 - p)
@@ -311,7 +320,9 @@ SPECS = [
         "sum_negative_axis_keepdims", ops.sum, ((2, 3, 4),), np.sum, _torch_reduce("sum"),
         kwargs={"axis": -1, "keepdims": True},
     ),
-    OpSpec("sum_tuple", ops.sum, ((2, 3, 4),), np.sum, _torch_reduce("sum"), kwargs={"axis": (0, 2)}),
+    OpSpec(
+        "sum_tuple", ops.sum, ((2, 3, 4),), np.sum, _torch_reduce("sum"), kwargs={"axis": (0, 2)},
+    ),
     OpSpec(
         "sum_all_keepdims", ops.sum, ((3, 4),), np.sum, _torch_reduce("sum"),
         kwargs={"keepdims": True},
@@ -422,7 +433,10 @@ SPECS = [
         lambda x: (x > 0).to(x.dtype), away_from=(0.0,), differentiable=False,
     ),
     OpSpec("identity", ops.identity, ((3, 4),), lambda x: x, lambda x: x),
-    OpSpec("sigmoid", ops.sigmoid, ((3, 4),), lambda x: 1 / (1 + np.exp(-x)), T.sigmoid, low=-4, high=4),
+    OpSpec(
+        "sigmoid", ops.sigmoid, ((3, 4),), lambda x: 1 / (1 + np.exp(-x)), T.sigmoid,
+        low=-4, high=4,
+    ),
     OpSpec(
         "sigmoid_beta_2", ops.sigmoid, ((3, 4),), lambda x, beta: 1 / (1 + np.exp(-beta * x)),
         lambda x, beta: T.sigmoid(beta * x), kwargs={"beta": 2.0}, low=-3, high=3,
@@ -438,15 +452,26 @@ SPECS = [
         lambda x, negative_slope: np.where(x > 0, x, negative_slope * x), F.leaky_relu,
         kwargs={"negative_slope": 0.2}, away_from=(0.0,),
     ),
-    OpSpec("softsign", ops.softsign, ((3, 4),), lambda x: x / (1 + np.abs(x)), F.softsign, away_from=(0.0,)),
-    OpSpec("softplus", ops.softplus, ((3, 4),), lambda x: np.log1p(np.exp(x)), F.softplus, low=-5, high=5),
+    OpSpec(
+        "softsign", ops.softsign, ((3, 4),), lambda x: x / (1 + np.abs(x)), F.softsign,
+        away_from=(0.0,),
+    ),
+    OpSpec(
+        "softplus", ops.softplus, ((3, 4),), lambda x: np.log1p(np.exp(x)), F.softplus,
+        low=-5, high=5,
+    ),
     OpSpec("elu", ops.elu, ((3, 4),), _np_elu, F.elu, away_from=(0.0,)),
-    OpSpec("elu_alpha", ops.elu, ((3, 4),), _np_elu, F.elu, kwargs={"alpha": 0.5}, away_from=(0.0,)),
+    OpSpec(
+        "elu_alpha", ops.elu, ((3, 4),), _np_elu, F.elu, kwargs={"alpha": 0.5}, away_from=(0.0,),
+    ),
     OpSpec(
         "gelu", ops.gelu, ((3, 4),), _np_gelu, lambda x: F.gelu(x, approximate="tanh"),
         low=-4, high=4,
     ),
-    OpSpec("maxout", ops.maxout, ((3, 6),), _np_maxout, _torch_maxout, kwargs={"pieces": 3}, distinct=True),
+    OpSpec(
+        "maxout", ops.maxout, ((3, 6),), _np_maxout, _torch_maxout, kwargs={"pieces": 3},
+        distinct=True,
+    ),
     OpSpec(
         "maxout_batch_axes", ops.maxout, ((2, 3, 4),), _np_maxout, _torch_maxout,
         kwargs={"pieces": 2}, distinct=True,
@@ -456,19 +481,27 @@ SPECS = [
         "softmax_axis0", ops.softmax, ((3, 4),), _np_softmax, lambda x, axis: T.softmax(x, axis),
         kwargs={"axis": 0},
     ),
-    OpSpec("log_softmax", ops.log_softmax, ((3, 4),), _np_log_softmax, lambda x: T.log_softmax(x, -1)),
+    OpSpec(
+        "log_softmax", ops.log_softmax, ((3, 4),), _np_log_softmax, lambda x: T.log_softmax(x, -1),
+    ),
     OpSpec(
         "log_softmax_axis1_of_3d", ops.log_softmax, ((2, 3, 4),), _np_log_softmax,
         lambda x, axis: T.log_softmax(x, axis), kwargs={"axis": 1},
     ),
     # losses (targets are constants)
     OpSpec("sse", ops.sse, ((3, 4),), _np_sse, _torch_sse, args=(_Y34,)),
-    OpSpec("sse_mean", ops.sse, ((3, 4),), _np_sse, _torch_sse, args=(_Y34,), kwargs={"reduction": "mean"}),
+    OpSpec(
+        "sse_mean", ops.sse, ((3, 4),), _np_sse, _torch_sse, args=(_Y34,),
+        kwargs={"reduction": "mean"},
+    ),
     OpSpec(
         "sse_column_target", ops.sse, ((5, 1),), _np_sse, _torch_sse, args=(_Y_COLUMN,),
         kwargs={"reduction": "mean"},
     ),
-    OpSpec("mse", ops.mse, ((3, 4),), _np_mse, lambda a, y, **kw: F.mse_loss(a, _tt(y), **kw), args=(_Y34,)),
+    OpSpec(
+        "mse", ops.mse, ((3, 4),), _np_mse, lambda a, y, **kw: F.mse_loss(a, _tt(y), **kw),
+        args=(_Y34,),
+    ),
     OpSpec(
         "mse_sum", ops.mse, ((3, 4),), _np_mse, lambda a, y, **kw: F.mse_loss(a, _tt(y), **kw),
         args=(_Y34,), kwargs={"reduction": "sum"},
@@ -508,25 +541,18 @@ SPECS = [
         "cross_entropy_soft_sum", ops.cross_entropy, ((5, 4),), _np_cross_entropy,
         _torch_cross_entropy, args=(_SOFT,), kwargs={"reduction": "sum"}, low=0.05, high=1.0,
     ),
-    OpSpec(
-        "softmax_cross_entropy_labels", ops.softmax_cross_entropy, ((5, 4),),
-        _np_softmax_cross_entropy, lambda x, y, **kw: F.cross_entropy(x, _tt(y), **kw),
-        args=(_LABELS,), low=-4, high=4,
-    ),
-    OpSpec(
-        "softmax_cross_entropy_labels_sum", ops.softmax_cross_entropy, ((5, 4),),
-        _np_softmax_cross_entropy, lambda x, y, **kw: F.cross_entropy(x, _tt(y), **kw),
-        args=(_LABELS,), kwargs={"reduction": "sum"}, low=-4, high=4,
-    ),
-    OpSpec(
-        "softmax_cross_entropy_soft", ops.softmax_cross_entropy, ((5, 4),),
-        _np_softmax_cross_entropy, lambda x, y, **kw: F.cross_entropy(x, _tt(y), **kw),
-        args=(_SOFT,), low=-4, high=4,
-    ),
-    OpSpec(
-        "softmax_cross_entropy_one_hot_sum", ops.softmax_cross_entropy, ((5, 4),),
-        _np_softmax_cross_entropy, lambda x, y, **kw: F.cross_entropy(x, _tt(y), **kw),
-        args=(np.eye(4)[_LABELS],), kwargs={"reduction": "sum"}, low=-4, high=4,
+    *(
+        OpSpec(
+            f"softmax_cross_entropy_{name}", ops.softmax_cross_entropy, ((5, 4),),
+            _np_softmax_cross_entropy, _torch_softmax_cross_entropy, args=(targets,),
+            kwargs=kwargs, low=-4, high=4,
+        )
+        for name, targets, kwargs in (
+            ("labels", _LABELS, {}),
+            ("labels_sum", _LABELS, {"reduction": "sum"}),
+            ("soft", _SOFT, {}),
+            ("one_hot_sum", np.eye(4)[_LABELS], {"reduction": "sum"}),
+        )
     ),
     # dropout (a fixed seed makes it a deterministic function of x)
     OpSpec(
@@ -551,7 +577,8 @@ def _np_batch_norm(x, gamma, beta, running_mean=None, running_var=None, training
 
 def _torch_batch_norm(x, gamma, beta, running_mean=None, running_var=None, training=True,
                       momentum=0.1, eps=1e-5):  # fmt: skip
-    return F.batch_norm(x, _tt(running_mean), _tt(running_var), gamma, beta, training, momentum, eps)
+    running = _tt(running_mean), _tt(running_var)
+    return F.batch_norm(x, *running, gamma, beta, training, momentum, eps)
 
 
 _RUNNING_MEAN = _C.uniform(-1, 1, 4)  # eval mode only reads them

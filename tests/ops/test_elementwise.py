@@ -92,7 +92,7 @@ def test_a_number_to_a_tensor_power_matches_torch(base):
     np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12)  # NaN for base < 0, as torch
 
 
-def test_zero_to_a_tensor_power_at_0_1_2_follows_torch():
+def test_zero_to_a_tensor_power_is_1_0_0_with_zero_gradient_at_exponents_0_1_2():
     x = gn.tensor(np.array([0.0, 1.0, 2.0]), requires_grad=True)
     out = ops.pow(0, x)
     out.backward(np.ones(3))

@@ -140,7 +140,7 @@ def test_sse_mean_divides_by_samples_and_mse_by_elements():
     np.testing.assert_array_equal(a.grad, a.data / 2)  # delta = (a - y) / n samples
 
 
-def test_binary_cross_entropy_clamps_log_at_minus_100_like_torch():
+def test_binary_cross_entropy_clamps_log_at_minus_100_so_hopeless_predictions_stay_finite():
     p = gn.tensor(np.array([0.0, 1.0, 0.0, 1.0]), requires_grad=True)
     y = np.array([1.0, 0.0, 0.0, 1.0])
     loss = ops.binary_cross_entropy(p, y, reduction="sum")

@@ -107,6 +107,23 @@ def test_running_statistics_update_in_place_with_the_unbiased_variance(rng):
     assert not np.array_equal(running_mean, before[0])
 
 
+def _compare_a_step_with_torch(torch, reference, x, g, gamma, beta, running, **kwargs):
+    """One forward and backward (upstream gradient g) through ops.batch_norm and through the
+    torch module: the outputs and the gradients of x, gamma and beta agree."""
+    xs = _leaves(x, gamma, beta)
+    y = ops.batch_norm(*xs, *running, **kwargs)
+    y.backward(g)
+    for p in reference.parameters():
+        p.grad = None
+    t_x = torch.tensor(x, requires_grad=True)
+    t_y = reference(t_x)
+    t_y.backward(torch.as_tensor(g))
+    np.testing.assert_allclose(y.data, t_y.detach().numpy(), rtol=1e-10, atol=1e-10)
+    for ours, theirs in ((xs[0].grad, t_x.grad), (xs[1].grad, reference.weight.grad),
+                         (xs[2].grad, reference.bias.grad)):  # fmt: skip
+        np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-10, atol=1e-10)
+
+
 def test_matches_torch_batchnorm1d_over_training_steps_then_eval(rng):
     torch = require("torch")
     features, momentum = 4, 0.3
@@ -115,42 +132,16 @@ def test_matches_torch_batchnorm1d_over_training_steps_then_eval(rng):
     with torch.no_grad():
         reference.weight.copy_(torch.as_tensor(gamma))
         reference.bias.copy_(torch.as_tensor(beta))
-    running_mean, running_var = np.zeros(features), np.ones(features)
+    running = np.zeros(features), np.ones(features)
     for step in range(4):
         x = rng.normal(step, 1.0 + step, (7, features))
         g = rng.uniform(-1, 1, x.shape)
-        xs = _leaves(x, gamma, beta)
-        y = ops.batch_norm(*xs, running_mean, running_var, momentum=momentum)
-        y.backward(g)
-        for p in reference.parameters():
-            p.grad = None
-        t_x = torch.tensor(x, requires_grad=True)
-        t_y = reference(t_x)
-        t_y.backward(torch.as_tensor(g))
-        np.testing.assert_allclose(y.data, t_y.detach().numpy(), rtol=1e-10, atol=1e-10)
-        for ours, theirs in ((xs[0].grad, t_x.grad), (xs[1].grad, reference.weight.grad),
-                             (xs[2].grad, reference.bias.grad)):  # fmt: skip
-            np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-10, atol=1e-10)
-        np.testing.assert_allclose(
-            running_mean, reference.running_mean.numpy(), rtol=1e-10, atol=1e-12
-        )
-        np.testing.assert_allclose(
-            running_var, reference.running_var.numpy(), rtol=1e-10, atol=1e-12
-        )
+        _compare_a_step_with_torch(torch, reference, x, g, gamma, beta, running, momentum=momentum)
+        for ours, theirs in zip(running, (reference.running_mean, reference.running_var)):
+            np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-10, atol=1e-12)
     reference.eval()
     x, g = rng.normal(size=(3, features)), rng.uniform(-1, 1, (3, features))
-    xs = _leaves(x, gamma, beta)
-    y = ops.batch_norm(*xs, running_mean, running_var, training=False)
-    y.backward(g)
-    for p in reference.parameters():
-        p.grad = None
-    t_x = torch.tensor(x, requires_grad=True)
-    t_y = reference(t_x)
-    t_y.backward(torch.as_tensor(g))
-    np.testing.assert_allclose(y.data, t_y.detach().numpy(), rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(xs[0].grad, t_x.grad.numpy(), rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(xs[1].grad, reference.weight.grad.numpy(), rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(xs[2].grad, reference.bias.grad.numpy(), rtol=1e-10, atol=1e-10)
+    _compare_a_step_with_torch(torch, reference, x, g, gamma, beta, running, training=False)
 
 
 @pytest.mark.parametrize("training", [True, False])
@@ -210,8 +201,9 @@ def test_running_statistics_of_the_wrong_shape_or_kind():
 
 def test_a_batch_of_one_in_training_is_an_error_and_fine_in_eval():
     x, gamma, beta = _args(n=1)
-    with pytest.raises(ValueError, match=r"batch_norm: expected more than one sample .* got input of "
-                                         r"shape \(1, 3\); the variance over a batch of one sample is undefined"):  # fmt: skip
+    message = (r"batch_norm: expected more than one sample .* got input of shape \(1, 3\); "
+               r"the variance over a batch of one sample is undefined")
+    with pytest.raises(ValueError, match=message):
         ops.batch_norm(x, gamma, beta, np.zeros(3), np.ones(3))
     y = ops.batch_norm(x, gamma, beta, np.zeros(3), np.ones(3), training=False)
     np.testing.assert_allclose(y.data, 1 / np.sqrt(1 + 1e-5))

@@ -219,7 +219,7 @@ def test_integer_functions_of_integers_stay_integers_as_in_torch():
         np.testing.assert_allclose(out.data, expected.numpy(), rtol=1e-6, err_msg=f"pair {i}")
 
 
-def test_result_dtype_is_torchs_rule():
+def test_result_dtype_lets_the_higher_category_win_and_a_0d_array_not_widen():
     f32, f64 = np.ones(2, np.float32), np.ones(2)
     i64, i8, flags = np.ones(2, np.int64), np.ones(2, np.int8), np.ones(2, bool)
     assert result_dtype(f32, f64) == np.float64  # same category, both dimensioned

@@ -1,8 +1,13 @@
-"""Shared by the optimizer tests: a tiny quadratic and a 3-5-2 tanh MLP trained side by side
-with PyTorch (float64, full batch, MSE), starting from the same weights."""
+"""Shared by the optimizer tests: a tiny quadratic, a 3-5-2 tanh MLP trained side by side
+with PyTorch (float64, full batch, MSE) from the same weights, and a small regression task for
+training through fit."""
+
+import re
 
 import numpy as np
+import pytest
 
+import glassnet as gn
 from glassnet import Tensor, ops
 from glassnet.nn import Dense, Parameter, Sequential
 
@@ -34,6 +39,42 @@ def linear_steps(make_optimizer, w0, a, steps=2):
         opt.step()
         trajectory.append(w.data.copy())
     return trajectory
+
+
+def regression(n=40, hidden=8):
+    """y = sin(2 x1) + x2 on n points of [-1, 1]^2 (seed 0), and a 2-hidden-1 tanh MLP."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (n, 2))
+    y = np.sin(2 * X[:, :1]) + X[:, 1:]
+    model = Sequential(Dense(2, hidden, "tanh", seed=0, dtype=np.float64),
+                       Dense(hidden, 1, seed=1, dtype=np.float64))  # fmt: skip
+    return model, X, y
+
+
+def fit_losses(optimizer, epochs=30, **kwargs):
+    """The loss per epoch of ``regression()`` fitted full-batch through ``gn.fit``."""
+    model, X, y = regression()
+    history = gn.fit(model, X, y, loss="mse", optimizer=optimizer, batch_size=None,
+                     epochs=epochs, verbose=0, seed=0, **kwargs)  # fmt: skip
+    return history.history["loss"]
+
+
+def torch_betas(kwargs):
+    """glassnet's ``beta1``, ``beta2`` keywords as torch's ``betas`` tuple."""
+    args = dict(kwargs)
+    args["betas"] = (args.pop("beta1", 0.9), args.pop("beta2", 0.999))
+    return args
+
+
+def refusals(**rules):
+    """Cases ``(kwargs, message)`` for a test that each bad value is refused with the rule it
+    breaks: ``refusals(lr=("> 0", [0, -1]))`` expects "expected lr > 0, got -1" for lr=-1."""
+    return [
+        pytest.param({name: value}, re.escape(f"expected {name} {rule}, got {value}"),
+                     id=f"{name}={value}")  # fmt: skip
+        for name, (rule, values) in rules.items()
+        for value in values
+    ]
 
 
 def mlp(seed=0):

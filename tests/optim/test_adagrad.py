@@ -3,13 +3,12 @@
 import numpy as np
 import pytest
 
-import glassnet as gn
 from glassnet import optim
 from glassnet.nn import Parameter
 from glassnet.optim import Adagrad
 from tests.conftest import require
 
-from ._oracle import compare_with_torch, linear_steps, quadratic_steps
+from ._oracle import compare_with_torch, fit_losses, linear_steps, quadratic_steps, refusals
 
 
 def test_two_steps_by_hand_on_the_quadratic():
@@ -69,13 +68,7 @@ def test_by_name_and_in_fit():
     opt = optim.get("adagrad", params)
     assert type(opt) is Adagrad and opt.lr == 0.01 and opt.eps == 1e-10
     assert optim.get("adagrad", params, lr=0.5).lr == 0.5
-    rng = np.random.default_rng(0)
-    X = rng.uniform(-1, 1, (40, 2))
-    y = np.sin(2 * X[:, :1]) + X[:, 1:]
-    model = gn.nn.Sequential(gn.nn.Dense(2, 8, "tanh", seed=0, dtype=np.float64),
-                             gn.nn.Dense(8, 1, seed=1, dtype=np.float64))  # fmt: skip
-    losses = gn.fit(model, X, y, loss="mse", optimizer="adagrad", lr=0.1, batch_size=None,
-                    epochs=30, verbose=0, seed=0).history["loss"]  # fmt: skip
+    losses = fit_losses("adagrad", lr=0.1)
     assert losses[-1] < 0.1 * losses[0], losses
 
 
@@ -86,18 +79,11 @@ def _params():
     return [Parameter(np.zeros(2))]
 
 
-@pytest.mark.parametrize("lr", [0, -0.01])
-def test_lr_must_be_positive(lr):
-    with pytest.raises(ValueError, match=rf"Adagrad: expected lr > 0, got {lr}"):
-        Adagrad(_params(), lr=lr)
-
-
-@pytest.mark.parametrize("eps", [0, -1e-10])
-def test_eps_must_be_positive(eps):
-    with pytest.raises(ValueError, match=rf"Adagrad: expected eps > 0, got {eps}"):
-        Adagrad(_params(), eps=eps)
-
-
-def test_weight_decay_must_not_be_negative():
-    with pytest.raises(ValueError, match=r"Adagrad: expected weight_decay >= 0, got -0.1"):
-        Adagrad(_params(), weight_decay=-0.1)
+@pytest.mark.parametrize("kwargs, message", refusals(
+    lr=("> 0", [0, -0.01]),
+    eps=("> 0", [0, -1e-10]),
+    weight_decay=(">= 0", [-0.1]),
+))
+def test_bad_hyperparameters_name_the_culprit(kwargs, message):
+    with pytest.raises(ValueError, match=f"Adagrad: {message}"):
+        Adagrad(_params(), **kwargs)

@@ -7,6 +7,8 @@ import glassnet as gn
 from glassnet.nn import Parameter
 from glassnet.optim.bold_driver import BoldDriver
 
+from ._oracle import regression
+
 
 def test_two_steps_by_hand():
     # E(w) = 1/2 w^2 with w0 = 1, eta = 0.5, increase 1.1, decrease 0.5.
@@ -50,14 +52,12 @@ def test_a_rise_is_undone_and_eta_halved():
 
 
 def test_bold_driver_in_fit_is_full_batch_and_reduces_the_error():
-    rng = np.random.default_rng(0)
-    X = rng.uniform(-1, 1, (50, 2))
-    y = np.sin(2 * X[:, :1]) + X[:, 1:]
-    model = gn.nn.Sequential(gn.nn.Dense(2, 8, "tanh", seed=0, dtype=np.float64), gn.nn.Dense(8, 1, seed=1, dtype=np.float64))
+    model, X, y = regression(n=50)
     opt = BoldDriver(model.parameters(), lr=0.05)
     with pytest.raises(ValueError, match="BoldDriver is a full-batch method.*pass batch_size=None"):
         gn.fit(model, X, y, loss="mse", optimizer=opt, batch_size=10, verbose=0)
-    history = gn.fit(model, X, y, loss="mse", optimizer=opt, batch_size=None, epochs=200, verbose=0)
+    history = gn.fit(model, X, y, loss="mse", optimizer=opt, batch_size=None, epochs=200,
+                     verbose=0)  # fmt: skip
     losses = history.history["loss"]
     assert losses[-1] < 0.2 * losses[0]
     assert opt.lr != 0.05  # it adapted

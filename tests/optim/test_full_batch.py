@@ -7,9 +7,11 @@ import pytest
 import glassnet as gn
 from glassnet import optim
 
+from ._oracle import regression
+
 # epochs each needs to cut the loss of the problem below by 20x (seed 0)
-EPOCHS = {"rprop+": 100, "rprop-": 100, "irprop+": 100, "irprop-": 100, "bfgs": 40, "lbfgs": 40, "scg": 60,
-          "newton": 15, "lm": 15}  # fmt: skip
+EPOCHS = {"rprop+": 100, "rprop-": 100, "irprop+": 100, "irprop-": 100, "bfgs": 40, "lbfgs": 40,
+          "scg": 60, "newton": 15, "lm": 15}  # fmt: skip
 
 
 def test_every_full_batch_name_is_covered():
@@ -18,15 +20,13 @@ def test_every_full_batch_name_is_covered():
 
 @pytest.mark.parametrize("name", sorted(optim.FULL_BATCH))
 def test_trains_an_mlp_full_batch_and_refuses_mini_batches(name):
-    rng = np.random.default_rng(0)
-    X = rng.uniform(-1, 1, (40, 2))
-    y = np.sin(2 * X[:, :1]) + X[:, 1:]
-    model = gn.nn.Sequential(gn.nn.Dense(2, 4, "tanh", seed=0, dtype=np.float64),
-                             gn.nn.Dense(4, 1, seed=1, dtype=np.float64))  # fmt: skip
+    model, X, y = regression(hidden=4)
     opt = optim.get(name, model.parameters())
-    with pytest.raises(ValueError, match=rf"fit: {type(opt).__name__} is a full-batch method .*pass batch_size=None"):
+    refusal = rf"fit: {type(opt).__name__} is a full-batch method .*pass batch_size=None"
+    with pytest.raises(ValueError, match=refusal):
         gn.fit(model, X, y, loss="mse", optimizer=opt, batch_size=10, verbose=0)
-    history = gn.fit(model, X, y, loss="mse", optimizer=opt, batch_size=None, epochs=EPOCHS[name], verbose=0)
+    history = gn.fit(model, X, y, loss="mse", optimizer=opt, batch_size=None, epochs=EPOCHS[name],
+                     verbose=0)  # fmt: skip
     losses = history.history["loss"]
     assert losses[-1] < 0.05 * losses[0], (losses[0], losses[-1])
 

@@ -6,6 +6,7 @@ import pytest
 from glassnet import Tensor
 from glassnet.nn import Parameter
 from glassnet.optim.lbfgs import BFGS, LBFGS
+from tests.conftest import require
 
 
 def rosenbrock_closure(w, opt):
@@ -67,7 +68,7 @@ def test_convex_quadratic_reaches_the_exact_minimiser(cls):
 
 
 def test_lbfgs_trajectory_matches_torch_on_a_quadratic():
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     A, b = quadratic(4, seed=1)
     w = Parameter(np.ones(4))
     opt = LBFGS([w], history_size=10)

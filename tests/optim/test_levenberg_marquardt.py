@@ -13,7 +13,8 @@ from glassnet.train.stopping import ErrorBelow
 
 
 def _net(sizes, seed):
-    layers = [gn.nn.Dense(a, b, "tanh" if i < len(sizes) - 2 else None, seed=seed + i, dtype=np.float64)
+    last = len(sizes) - 2
+    layers = [gn.nn.Dense(a, b, "tanh" if i < last else None, seed=seed + i, dtype=np.float64)
               for i, (a, b) in enumerate(itertools.pairwise(sizes))]  # fmt: skip
     return gn.nn.Sequential(*layers)
 

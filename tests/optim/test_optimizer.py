@@ -39,8 +39,9 @@ def test_get_passes_an_optimizer_through():
 def test_get_unknown_name_lists_valid_names():
     with pytest.raises(ValueError, match=r"optimizer 'adamx' is unknown; choose one of: ") as info:
         optim.get("adamx", _params())
-    for name in ("sgd", "momentum", "nesterov", "adam", "adamw", "adagrad", "rmsprop", "adadelta", "rprop+",
-                 "rprop-", "irprop+", "irprop-", "bfgs", "lbfgs", "scg", "newton", "lm"):  # fmt: skip
+    for name in ("sgd", "momentum", "nesterov", "adam", "adamw", "adagrad", "rmsprop", "adadelta",
+                 "rprop+", "rprop-", "irprop+", "irprop-", "bfgs", "lbfgs", "scg", "newton",
+                 "lm"):  # fmt: skip
         assert name in str(info.value)
 
 

@@ -10,7 +10,7 @@ from glassnet.nn import Parameter
 from glassnet.optim import IRpropMinus, IRpropPlus, Rprop, RpropMinus, RpropPlus
 from tests.conftest import require
 
-from ._oracle import compare_with_torch, data, mlp
+from ._oracle import compare_with_torch, data, fit_losses, mlp, regression
 
 VARIANTS = [RpropPlus, RpropMinus, IRpropPlus, IRpropMinus]
 IDS = [cls.__name__ for cls in VARIANTS]
@@ -254,15 +254,6 @@ def test_irprop_plus_state_dict_continues_the_same_trajectory():
 NAMED = {"rprop+": RpropPlus, "rprop-": RpropMinus, "irprop+": IRpropPlus, "irprop-": IRpropMinus}
 
 
-def _regression():
-    rng = np.random.default_rng(0)
-    X = rng.uniform(-1, 1, (40, 2))
-    y = np.sin(2 * X[:, :1]) + X[:, 1:]
-    model = gn.nn.Sequential(gn.nn.Dense(2, 8, "tanh", seed=0, dtype=np.float64),
-                             gn.nn.Dense(8, 1, seed=1, dtype=np.float64))  # fmt: skip
-    return model, X, y
-
-
 @pytest.mark.parametrize("name", list(NAMED))
 def test_by_name_and_in_fit(name):
     params = [Parameter(np.zeros(2))]
@@ -270,15 +261,13 @@ def test_by_name_and_in_fit(name):
     assert type(opt) is NAMED[name] and opt.lr == 0.1
     assert (opt.eta_plus, opt.eta_minus, opt.delta_min, opt.delta_max) == (1.2, 0.5, 1e-6, 50.0)
     assert optim.get(name, params, lr=0.01).lr == 0.01
-    model, X, y = _regression()
-    losses = gn.fit(model, X, y, loss="mse", optimizer=name, batch_size=None, epochs=30, verbose=0,
-                    seed=0).history["loss"]  # fmt: skip
+    losses = fit_losses(name)
     assert losses[-1] < 0.05 * losses[0], losses
 
 
 @pytest.mark.parametrize("name", list(NAMED))
 def test_fit_refuses_mini_batches(name):
-    model, X, y = _regression()
+    model, X, y = regression()
     with pytest.raises(
         ValueError, match=rf"{NAMED[name].__name__} is a full-batch method.*pass batch_size=None"
     ):
@@ -316,8 +305,9 @@ def test_eta_plus_must_be_above_one(eta_plus):
     "delta_min, delta_max", [(1.0, 0.5), (0.0, 50.0), (-1e-6, 50.0), (1e-6, float("inf"))]
 )
 def test_delta_bounds_must_be_ordered_and_positive(delta_min, delta_max):
-    with pytest.raises(ValueError, match=(rf"IRpropPlus: expected 0 < delta_min <= delta_max \(finite\), "
-                                          rf"got delta_min={delta_min}, delta_max={delta_max}")):  # fmt: skip
+    message = (rf"IRpropPlus: expected 0 < delta_min <= delta_max \(finite\), "
+               rf"got delta_min={delta_min}, delta_max={delta_max}")
+    with pytest.raises(ValueError, match=message):
         IRpropPlus(_params(), delta_min=delta_min, delta_max=delta_max)
 
 

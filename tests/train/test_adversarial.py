@@ -14,7 +14,8 @@ def _tiny_model(seed=0, batch_norm=False):
     rng = np.random.default_rng(seed)
     middle = [nn.BatchNorm(5, dtype=np.float64), nn.Tanh()] if batch_norm else [nn.Tanh()]
     return nn.Sequential(nn.Dense(4, 5, seed=rng, dtype=np.float64), *middle,
-                         nn.Dropout(0.5, seed=rng), nn.Dense(5, 3, "softmax", seed=rng, dtype=np.float64))  # fmt: skip
+                         nn.Dropout(0.5, seed=rng),
+                         nn.Dense(5, 3, "softmax", seed=rng, dtype=np.float64))  # fmt: skip
 
 
 def _central_differences(model, X, y, loss_fn, eps=1e-6):
@@ -88,7 +89,8 @@ def test_fgsm_moves_every_pixel_by_eps_in_the_sign_of_the_gradient(rng):
     assert np.all(grad != 0)
     x_adv = fgsm(model, X, y, loss="cross_entropy", eps=0.1)
     np.testing.assert_allclose(x_adv - X, 0.1 * np.sign(grad), rtol=0, atol=1e-15)
-    clean, attacked = (float(losses.get("cross_entropy")(Tensor(model.predict(Z)), y).data) for Z in (X, x_adv))  # fmt: skip
+    cross_entropy = losses.get("cross_entropy")
+    clean, attacked = (float(cross_entropy(Tensor(model.predict(Z)), y).data) for Z in (X, x_adv))
     assert attacked > clean
     np.testing.assert_array_equal(fgsm(model, X, y, loss="cross_entropy", eps=0), X)
 

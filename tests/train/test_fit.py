@@ -345,7 +345,7 @@ def test_softmax_output_with_cross_entropy_uses_the_logits():
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-12)
 
 
-def test_linear_output_with_cross_entropy_trains_like_torch():
+def test_a_linear_output_with_cross_entropy_is_trained_as_logits():
     X, y = _blobs(n=60)
     net = _mlp(out=3, seed=9)
     history = gn.fit(

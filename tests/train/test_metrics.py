@@ -56,6 +56,20 @@ def test_mse_and_mae_by_hand():
     assert metrics.mae(np.array([[1.0], [2.0]]), np.array([0.0, 4.0])) == pytest.approx(1.5)
 
 
+@pytest.mark.parametrize("metric", [metrics.mse, metrics.mae])
+def test_mse_and_mae_refuse_targets_that_would_broadcast(metric):
+    # (4, 1) - (5,) broadcasts to (4, 5): twenty differences of unrelated pairs, no error
+    with pytest.raises(gn.errors.ShapeError, match=rf"{metric.__name__}: expected a target of "
+                       r"the output's shape \(4, 1\), got \(5,\)"):  # fmt: skip
+        metric(np.zeros((4, 1)), np.zeros(5))
+
+
+def test_accuracy_refuses_a_target_for_other_samples():
+    with pytest.raises(gn.errors.ShapeError, match=r"accuracy: expected output and target for "
+                       r"the same samples, got output \(4, 3\) and target \(5,\)"):  # fmt: skip
+        metrics.accuracy(OUTPUT[:4], np.zeros(5))
+
+
 def test_get_by_name_and_callable():
     assert metrics.get("accuracy") == ("accuracy", metrics.accuracy)
 

@@ -40,7 +40,8 @@ def test_l2_and_l1_penalties_add_their_gradients_to_the_weights_only():
         np.testing.assert_allclose(g, expected, rtol=1e-12, atol=1e-15)
     penalty = WeightPenalty("mse", model, l2=0.3, l1=0.05).penalty().item()
     weights = [model[0].W.data, model[1].W.data]
-    assert penalty == pytest.approx(sum(0.15 * (W**2).sum() + 0.05 * np.abs(W).sum() for W in weights))
+    expected = sum(0.15 * (W**2).sum() + 0.05 * np.abs(W).sum() for W in weights)
+    assert penalty == pytest.approx(expected)
 
 
 def test_the_l2_step_is_the_lectures_update():
@@ -50,18 +51,21 @@ def test_the_l2_step_is_the_lectures_update():
     eta, lam = 0.1, 0.2
     W_before = model[0].W.data.copy()
     dE = _grads(model, gn.nn.loss.get("mse"), X, y)[0]
-    gn.fit(model, X, y, loss=WeightPenalty("mse", model, l2=lam), optimizer=SGD(model.parameters(), lr=eta),
-           epochs=1, batch_size=None, shuffle=False, verbose=0)  # fmt: skip
-    np.testing.assert_allclose(model[0].W.data, W_before - eta * dE - eta * lam * W_before, rtol=1e-12)
+    gn.fit(model, X, y, loss=WeightPenalty("mse", model, l2=lam),
+           optimizer=SGD(model.parameters(), lr=eta), epochs=1, batch_size=None, shuffle=False,
+           verbose=0)  # fmt: skip
+    expected = W_before - eta * dE - eta * lam * W_before
+    np.testing.assert_allclose(model[0].W.data, expected, rtol=1e-12)
 
 
 def test_l2_on_all_parameters_equals_sgd_weight_decay():
     X, y = _data()
     a, b = _net(seed=3), _net(seed=3)
-    gn.fit(a, X, y, loss=WeightPenalty("mse", a, l2=0.1, include_biases=True), optimizer=SGD(a.parameters(), lr=0.05),
-           epochs=5, batch_size=None, verbose=0)  # fmt: skip
-    gn.fit(b, X, y, loss="mse", optimizer=SGD(b.parameters(), lr=0.05, weight_decay=0.1), epochs=5, batch_size=None,
+    gn.fit(a, X, y, loss=WeightPenalty("mse", a, l2=0.1, include_biases=True),
+           optimizer=SGD(a.parameters(), lr=0.05), epochs=5, batch_size=None,
            verbose=0)  # fmt: skip
+    gn.fit(b, X, y, loss="mse", optimizer=SGD(b.parameters(), lr=0.05, weight_decay=0.1), epochs=5,
+           batch_size=None, verbose=0)  # fmt: skip
     for (_, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
         np.testing.assert_allclose(p.data, q.data, rtol=1e-10)
 
@@ -93,10 +97,12 @@ def test_weight_noise_takes_the_gradient_at_noisy_weights_and_steps_from_clean_o
     for W, e in zip((twin[0].W, twin[1].W), noise):  # the gradient at w + noise, by hand
         W.data += e
     grads = _grads(twin, gn.nn.loss.get("mse"), X, y)
-    expected = [p.data - (e if name.endswith("W") else 0) - 0.1 * g
-                for (name, p), g, e in zip(twin.named_parameters(), grads, [noise[0], 0, noise[1], 0])]  # fmt: skip
-    gn.fit(model, X, y, loss="mse", optimizer=SGD(model.parameters(), lr=0.1), epochs=1, batch_size=None,
-           shuffle=False, callbacks=[WeightNoise(0.1, seed=7)], verbose=0)  # fmt: skip
+    per_parameter_noise = [noise[0], 0, noise[1], 0]  # W, b, W, b: the biases stay clean
+    steps = zip(twin.named_parameters(), grads, per_parameter_noise)
+    expected = [p.data - (e if name.endswith("W") else 0) - 0.1 * g for (name, p), g, e in steps]
+    gn.fit(model, X, y, loss="mse", optimizer=SGD(model.parameters(), lr=0.1), epochs=1,
+           batch_size=None, shuffle=False, callbacks=[WeightNoise(0.1, seed=7)],
+           verbose=0)  # fmt: skip
     for p, e in zip(model.parameters(), expected):
         np.testing.assert_allclose(p.data, e, rtol=1e-10)
 
@@ -108,7 +114,8 @@ def test_additive_noise_and_mixup_augment_each_batch():
     assert Xn.dtype == np.float32 and abs(Xn.std() - 0.3) < 0.02 and (y == np.arange(1000)).all()
     X = np.arange(8, dtype=np.float64).reshape(4, 2)
     Xm, Ym = Mixup(alpha=0.4, n_classes=3)(X, np.array([0, 1, 2, 0]), np.random.default_rng(1))
-    # every mixed sample lies on the segment between two samples, with the same weight for its target
+    # every mixed sample lies on the segment between two samples, with the same weight for its
+    # target
     replay = np.random.default_rng(1)
     partner, lam = replay.permutation(4), replay.beta(0.4, 0.4, size=4)
     np.testing.assert_allclose(Xm, lam[:, None] * X + (1 - lam[:, None]) * X[partner])
@@ -125,7 +132,8 @@ def test_fit_applies_the_augmentation_to_training_batches_only():
         return X, y
 
     X, y = _data(n=30)
-    gn.fit(_net(), X, y, loss="mse", epochs=2, batch_size=8, validation_split=0.2, augment=spy, verbose=0)
+    gn.fit(_net(), X, y, loss="mse", epochs=2, batch_size=8, validation_split=0.2, augment=spy,
+           verbose=0)  # fmt: skip
     assert seen == [8, 8, 8] * 2  # 24 training samples per epoch; the 6 validation ones untouched
     with pytest.raises(TypeError, match="expected augment to be a callable"):
         gn.fit(_net(), X, y, loss="mse", augment=3, verbose=0)
@@ -135,10 +143,14 @@ def test_selective_delta_trains_only_on_marked_samples_for_the_given_epochs():
     X, y = _data(n=40)
     model = _net()
     sizes = []
-    model.register_forward_hook(lambda module, inputs, out: sizes.append(len(inputs[0])) if module.training else None)
+    def record_training_batch_sizes(module, inputs, out):
+        if module.training:
+            sizes.append(len(inputs[0]))
+
+    model.register_forward_hook(record_training_batch_sizes)
     selective = SelectiveDelta(threshold=0.3, epochs=2)
-    gn.fit(model, X, y, loss="mse", optimizer="adam", lr=0.01, epochs=7, batch_size=None, callbacks=[selective],
-           verbose=0)  # fmt: skip
+    gn.fit(model, X, y, loss="mse", optimizer="adam", lr=0.01, epochs=7, batch_size=None,
+           callbacks=[selective], verbose=0)  # fmt: skip
     # epoch 1: all 40; epochs 2-3: the marked ones; epoch 4: all; epochs 5-6 marked; epoch 7 all
     first, second = selective.marked_counts[:2]
     assert sizes == [40, first, first, 40, second, second, 40]

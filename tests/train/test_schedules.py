@@ -26,13 +26,15 @@ def _rates(schedule, epochs, lr=0.1, validation=False):
     y = X.sum(axis=1, keepdims=True)
     model = Sequential(Dense(2, 1, seed=0, dtype=np.float64))
     recorder = RecordRate()
-    gn.fit(model, X, y, loss="mse", optimizer="sgd", lr=lr, epochs=epochs, batch_size=None, verbose=0,
-           callbacks=[schedule, recorder], validation_split=0.25 if validation else 0.0)  # fmt: skip
+    gn.fit(model, X, y, loss="mse", optimizer="sgd", lr=lr, epochs=epochs, batch_size=None,
+           verbose=0, callbacks=[schedule, recorder],
+           validation_split=0.25 if validation else 0.0)  # fmt: skip
     return recorder.rates
 
 
 def test_step_decay():
-    assert _rates(StepDecay(step_size=3, gamma=0.5), 7) == pytest.approx([0.1] * 3 + [0.05] * 3 + [0.025])
+    expected = [0.1] * 3 + [0.05] * 3 + [0.025]
+    assert _rates(StepDecay(step_size=3, gamma=0.5), 7) == pytest.approx(expected)
 
 
 def test_exponential_decay():

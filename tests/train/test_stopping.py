@@ -6,7 +6,12 @@ import pytest
 
 import glassnet as gn
 from glassnet.nn import Dense, Sequential
-from glassnet.train.stopping import ErrorBelow, MaxEpochs, RelativeImprovementBelow, WeightChangeBelow
+from glassnet.train.stopping import (
+    ErrorBelow,
+    MaxEpochs,
+    RelativeImprovementBelow,
+    WeightChangeBelow,
+)
 
 
 def _problem(seed=0):
@@ -19,8 +24,8 @@ def _problem(seed=0):
 
 def _fit(callbacks, epochs=200, lr=0.1, **kwargs):
     model, X, y = _problem()
-    history = gn.fit(model, X, y, loss="mse", optimizer="sgd", lr=lr, epochs=epochs, batch_size=None,
-                     callbacks=callbacks, verbose=0, **kwargs)  # fmt: skip
+    history = gn.fit(model, X, y, loss="mse", optimizer="sgd", lr=lr, epochs=epochs,
+                     batch_size=None, callbacks=callbacks, verbose=0, **kwargs)  # fmt: skip
     return model, history
 
 
@@ -34,7 +39,8 @@ def test_error_below_fires_at_the_first_epoch_under_the_threshold():
     _, history = _fit([ErrorBelow(0.02)])
     losses = history.history["loss"]
     assert losses[-1] < 0.02 and all(value >= 0.02 for value in losses[:-1])
-    assert history.stop_reason.startswith("loss ") and f"at epoch {len(losses)}" in history.stop_reason
+    assert history.stop_reason.startswith("loss ")
+    assert f"at epoch {len(losses)}" in history.stop_reason
 
 
 def test_relative_improvement_below_fires_when_progress_stalls():
@@ -53,7 +59,8 @@ def test_weight_change_below_measures_the_largest_single_weight_change():
             self.before = [p.data.copy() for p in self.state.optimizer.params]
 
         def on_epoch_end(self, epoch, logs=None):
-            changes.append(max(np.abs(p.data - w).max() for p, w in zip(self.state.optimizer.params, self.before)))
+            params = self.state.optimizer.params
+            changes.append(max(np.abs(p.data - w).max() for p, w in zip(params, self.before)))
 
     _, history = _fit([Spy(), WeightChangeBelow(1e-4)], epochs=1000)
     assert changes[-1] < 1e-4 and all(c >= 1e-4 for c in changes[:-1])

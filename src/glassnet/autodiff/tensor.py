@@ -129,17 +129,22 @@ class Tensor:
             raise RuntimeError("register_hook: expected a tensor that requires grad, got one that doesn't")
         if self._hooks is None:
             self._hooks = {}
-        handle = _HookHandle(self._hooks)
-        self._hooks[handle.key] = fn
-        return handle
+        return HookHandle(self._hooks, fn)
 
 
-class _HookHandle:
+class HookHandle:
+    """Adds ``fn`` to a dict of hooks under a fresh key; ``remove()`` takes it away again.
+
+    What ``Tensor.register_hook`` and ``Module.register_forward_hook`` return. Hooks run in
+    the order they were added (the keys only grow); removing one twice is harmless.
+    """
+
     _next = 0
 
-    def __init__(self, hooks):
-        self.hooks, self.key = hooks, _HookHandle._next
-        _HookHandle._next += 1
+    def __init__(self, hooks, fn):
+        self.hooks, self.key = hooks, HookHandle._next
+        HookHandle._next += 1
+        hooks[self.key] = fn
 
     def remove(self):
         """Detach the hook."""

@@ -13,14 +13,17 @@ from pathlib import Path
 import numpy as np
 
 from .. import nn, optim, viz
-from ..io import load, load_history, save
+from ..io import load, load_history, load_info, save
 from ..nn.activation import NAMES as ACTIVATION_NAMES
 from ..train import EpochLogger, evaluate, fit
 from ..train.checks import check_finite
 from ..train.metrics import predicted_classes
 
 __all__ = ["RECIPES", "HIDDEN_ACTIVATIONS", "load_dataset", "build_network", "read_samples",
-           "command_train", "command_evaluate", "command_predict", "command_plot"]  # fmt: skip
+           "command_train", "command_evaluate", "command_predict", "command_plot",
+           "EXIT_DIVERGED"]  # fmt: skip
+
+EXIT_DIVERGED = 1  # training failed: the loss or the weights became NaN or inf
 
 # What `glassnet train --data NAME` trains unless an option overrides it. The first six keys
 # are the tunable defaults; "output" (the output layer's activation) and "loss" fit the task.
@@ -40,6 +43,28 @@ RECIPES = {
 }  # fmt: skip
 DATA_SEED = 0  # moons and spirals are drawn the same way each time: evaluate sees train's split
 HIDDEN_ACTIVATIONS = sorted(set(ACTIVATION_NAMES) - {"softmax", "log_softmax", "maxout", "step"})
+
+
+def _dataset(args, parser, model_path=None):
+    """(name, data path) of the dataset a command works on: ``--data`` and ``--data-path`` as
+    given; without ``--data``, what the model file records (``glassnet train`` records both),
+    else the embedded MNIST subset. The one place that checks the --data-path rule."""
+    data, data_path, source = args.data, args.data_path, ""
+    if data is None and model_path is not None:
+        recorded = load_info(model_path) or {}
+        data = recorded.get("data")
+        if data is not None:
+            if data not in RECIPES:
+                raise ValueError(f"{parser.prog.split()[-1]}: expected the dataset recorded in "
+                                 f"{model_path} to be one of {', '.join(RECIPES)}, got {data!r}; "
+                                 "pass --data")  # fmt: skip
+            source = f" (recorded in {model_path})"
+            if data_path is None and isinstance(recorded.get("data_path"), str):
+                data_path = recorded["data_path"]
+    data = "mnist" if data is None else data
+    if args.data_path is not None and data != "mnist":
+        parser.error(f"--data-path: expected it only with --data mnist, got --data {data}{source}")
+    return data, data_path
 
 
 def load_dataset(name, data_path=None):
@@ -70,7 +95,8 @@ def build_network(n_in, hidden, activation, n_out, output, seed, init="glorot_un
     """An MLP n_in-hidden...-n_out: Dense layers, ``activation`` hidden units, ``output`` units."""
     rng = np.random.default_rng(seed)
     sizes = [n_in, *hidden, n_out]
-    layers = [nn.Dense(a, b, activation, init=init, seed=rng) for a, b in itertools.pairwise(sizes[:-1])]
+    layers = [nn.Dense(a, b, activation, init=init, seed=rng)
+              for a, b in itertools.pairwise(sizes[:-1])]  # fmt: skip
     return nn.Sequential(*layers, nn.Dense(sizes[-2], n_out, output, init=init, seed=rng))
 
 
@@ -102,24 +128,16 @@ class _EpochLines(EpochLogger):
             super().on_epoch_end(epoch, logs)
 
 
-def _is_full_batch(optimizer_name):
-    """True for optimizers defined on the whole training set (Rprop, the bold driver, ...)."""
-    probe = nn.Parameter(np.zeros(1))
-    return optim.get(optimizer_name, [probe]).full_batch
-
-
-def _recipe_with_overrides(args, parser):
-    """The recipe of ``--data`` with the options given; usage errors end here, before any work."""
-    recipe = dict(RECIPES[args.data])
+def _recipe_with_overrides(args, parser, data):
+    """The recipe of ``data`` with the options given; usage errors end here, before any work."""
+    recipe = dict(RECIPES[data])
     for key in ("hidden", "activation", "optimizer", "lr", "epochs", "batch_size"):
         if getattr(args, key) is not None:
             recipe[key] = getattr(args, key)
     if recipe["batch_size"] == "full":
         recipe["batch_size"] = None
-    if args.batch_size is None and _is_full_batch(recipe["optimizer"]):
+    if args.batch_size is None and recipe["optimizer"] in optim.FULL_BATCH:
         recipe["batch_size"] = None  # Rprop and its kin are defined on the whole training set
-    if args.data_path is not None and args.data != "mnist":
-        parser.error(f"--data-path: expected it only with --data mnist, got --data {args.data}")
     folder = Path(args.out).resolve().parent
     if not folder.is_dir() or Path(args.out).is_dir():
         parser.error(f"--out: expected a file path in an existing folder, got {args.out}")
@@ -137,19 +155,24 @@ def _summary(description, X_train, X_test, model, recipe, seed):
             f"network: {_architecture(model)}, {hidden}, {recipe['output']} output, "
             f"{n_params:,} parameters\n"
             f"training: {recipe['optimizer']} (lr {recipe['lr']:g}), loss {recipe['loss']}, "
-            f"{recipe['epochs']} epoch{'s' if recipe['epochs'] != 1 else ''}, {batch}, seed {seed}")  # fmt: skip
+            f"{recipe['epochs']} epoch{'s' if recipe['epochs'] != 1 else ''}, {batch}, "
+            f"seed {seed}")  # fmt: skip
 
 
 def command_train(args, parser):
-    """Train the recipe of ``--data`` (with overrides), report test accuracy, save the model."""
-    recipe = _recipe_with_overrides(args, parser)
-    X_train, y_train, X_test, y_test, description = load_dataset(args.data, args.data_path)
+    """Train the recipe of ``--data`` (with overrides), report test accuracy, save the model;
+    a run that diverges saves nothing and returns EXIT_DIVERGED."""
+    data, data_path = _dataset(args, parser)
+    recipe = _recipe_with_overrides(args, parser, data)
+    X_train, y_train, X_test, y_test, description = load_dataset(data, data_path)
     n_out = _outputs(recipe, y_train, y_test)
+    init = recipe.get("init", "glorot_uniform")
     model = build_network(X_train.shape[1], recipe["hidden"], recipe["activation"], n_out,
-                          recipe["output"], args.seed, recipe.get("init", "glorot_uniform"))  # fmt: skip
+                          recipe["output"], args.seed, init)  # fmt: skip
     if not args.quiet:
         print(_summary(description, X_train, X_test, model, recipe, args.seed))
-    with warnings.catch_warnings():  # fit's and NumPy's overflow warnings: one line below says it
+    # fit's and NumPy's overflow warnings stay out of the terminal: one line below says it
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         history = fit(
             model, X_train, y_train, loss=recipe["loss"], optimizer=recipe["optimizer"],
@@ -157,11 +180,16 @@ def command_train(args, parser):
             metrics=["accuracy"], callbacks=[] if args.quiet else [_EpochLines()], verbose=0,
             seed=args.seed + 1,
         )  # fmt: skip
+        if history.diverged:  # the loss or the weights became NaN or inf
+            print(f"glassnet: error: training diverged: {history.stop_reason}; nothing was saved "
+                  f"to {args.out} (try a smaller --lr)", file=sys.stderr)  # fmt: skip
+            return EXIT_DIVERGED
+        scores = evaluate(model, X_test, y_test, loss=recipe["loss"], metrics=["accuracy"])
     if history.stop_reason:
         print(f"training stopped early: {history.stop_reason}")
-    scores = evaluate(model, X_test, y_test, loss=recipe["loss"], metrics=["accuracy"])
     print(f"test accuracy: {scores['accuracy']:.4f}")
-    save(model, args.out, history=history)
+    recorded_path = None if data_path is None else str(Path(data_path).resolve())
+    save(model, args.out, history=history, info={"data": data, "data_path": recorded_path})
     if not args.quiet:
         print(f"saved the model and its training history to {Path(args.out).resolve()}")
     return 0
@@ -171,12 +199,11 @@ def command_train(args, parser):
 
 
 def command_evaluate(args, parser):
-    """Print the loss and accuracy of a saved model on the test split of ``--data``."""
-    if args.data_path is not None and args.data != "mnist":
-        parser.error(f"--data-path: expected it only with --data mnist, got --data {args.data}")
+    """Print the loss and accuracy of a saved model on the test split of its dataset."""
+    data, data_path = _dataset(args, parser, args.model)
     model = load(args.model)
-    _, _, X_test, y_test, description = load_dataset(args.data, args.data_path)
-    loss = RECIPES[args.data]["loss"]
+    _, _, X_test, y_test, description = load_dataset(data, data_path)
+    loss = RECIPES[data]["loss"]
     scores = evaluate(model, X_test, y_test, loss=loss, metrics=["accuracy"])
     print(f"model: {_architecture(model)} from {args.model}")
     print(f"data: the test split of {description}, {len(X_test):,} samples")
@@ -248,11 +275,10 @@ def command_plot(args, parser):
     """Write PNGs of a saved model and its history; print the path of each file written.
 
     MODEL-learning-curves.png (from the history saved with the model), MODEL-weights.png,
-    MODEL-confusion-matrix.png (on the test split of --data) and, for data in the plane
+    MODEL-confusion-matrix.png (on the test split of its dataset) and, for data in the plane
     (xor, moons, spirals), MODEL-decision-regions.png, where MODEL is the model file's stem.
     """
-    if args.data_path is not None and args.data != "mnist":
-        parser.error(f"--data-path: expected it only with --data mnist, got --data {args.data}")
+    data, data_path = _dataset(args, parser, args.model)
     out_dir = Path(args.out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         parser.error(f"--out-dir: expected a folder, got the file {args.out_dir}")
@@ -262,11 +288,11 @@ def command_plot(args, parser):
         raise ValueError(f"plot: expected a model file saved with its training history, got none "
                          f"in {args.model}; 'glassnet train' saves it, and so does "
                          "glassnet.save(model, path, history=history)")  # fmt: skip
-    _, _, X_test, y_test, _ = load_dataset(args.data, args.data_path)
+    _, _, X_test, y_test, _ = load_dataset(data, data_path)
     dense = _dense_layers(model)
     if dense and X_test.shape[1] != dense[0].in_features:
         raise ValueError(f"plot: expected --data with {dense[0].in_features} features for the "
-                         f"model {args.model}, got {args.data} with {X_test.shape[1]}; pass the "
+                         f"model {args.model}, got {data} with {X_test.shape[1]}; pass the "
                          "--data it was trained on")  # fmt: skip
     output = model.predict(X_test)
     n_classes = output.shape[1] if output.ndim == 2 and output.shape[1] > 1 else 2

@@ -7,7 +7,9 @@
     glassnet plot glassnet-model.npz         # learning curves, weights, confusion matrix as PNGs
 
 A mistake in the arguments or in a file ends in one line ``glassnet: error: ...`` and exit
-status 2, never in a traceback. What the commands do is in ``commands.py``.
+status 2, never in a traceback; a bug in glassnet itself still shows its traceback. What the
+commands do is in ``commands.py``. Exit status (see ``main``): 0 success, 1 training failed
+(diverged), 2 usage error or bad file, 130 interrupted, 141 output pipe closed.
 """
 
 import argparse
@@ -129,12 +131,16 @@ examples:
   glassnet train --data-path mnist.npz      # full MNIST (Keras .npz or IDX folder)"""
 
 
-def _add_data_options(parser, verb):
-    parser.add_argument("--data", type=_one_of(list(RECIPES)), default="mnist", metavar="NAME",
-                        help=f"the dataset to {verb}: {', '.join(RECIPES)} (default: mnist)")
+def _add_data_options(parser, verb, default="mnist"):
+    # no argparse default: commands.py tells an omitted --data from one given (_dataset)
+    parser.add_argument("--data", type=_one_of(list(RECIPES)), metavar="NAME",
+                        help=f"the dataset to {verb}: {', '.join(RECIPES)} (default: {default})")
     parser.add_argument("--data-path", metavar="PATH",
                         help="with --data mnist: a folder of MNIST IDX files or a Keras mnist.npz "
                         "(default: the embedded subset)")  # fmt: skip
+
+
+RECORDED = "the dataset recorded in MODEL, else mnist"
 
 
 def _add_train(commands):
@@ -169,13 +175,15 @@ def _add_evaluate_and_predict(commands):
         "evaluate", help="print a saved model's loss and accuracy on a test set",
         formatter_class=formatter,
         description="Load a model saved by 'glassnet train' and print its loss and accuracy on\n"
-        "the test split of a dataset: the split that 'glassnet train' reports on. Pass the\n"
-        "--data the model was trained on (mnist unless told otherwise).",
+        "the test split of a dataset: the split that 'glassnet train' reports on. The\n"
+        "dataset is the one 'glassnet train' recorded in MODEL (mnist for a model file\n"
+        "without one); --data and --data-path override it.",
         epilog="examples:\n  glassnet evaluate glassnet-model.npz\n"
-        "  glassnet evaluate moons.npz --data moons",
+        "  glassnet evaluate moons.npz               # the moons test split, as recorded\n"
+        "  glassnet evaluate moons.npz --data spirals",
     )  # fmt: skip
     evaluate.add_argument("model", metavar="MODEL", help="a model file saved by 'glassnet train'")
-    _add_data_options(evaluate, "evaluate on")
+    _add_data_options(evaluate, "evaluate on", RECORDED)
     evaluate.set_defaults(command=command_evaluate, command_parser=evaluate)
     predict = commands.add_parser(
         "predict", help="predict the classes (or outputs) of samples in a .npy or .csv file",
@@ -205,8 +213,9 @@ Draw a model saved by 'glassnet train' and write the pictures as PNG files into
   MODEL-decision-regions.png   the predicted class over the plane, with the test
                                points (only for 2-D data: xor, moons, spirals)
 
-Pass the --data the model was trained on (mnist unless told otherwise). Needs
-matplotlib (pip install glassnet[plot])."""
+The dataset is the one 'glassnet train' recorded in MODEL (mnist for a model
+file without one); --data and --data-path override it. Needs matplotlib
+(pip install glassnet[plot])."""
 
 
 def _add_plot(commands):
@@ -214,10 +223,10 @@ def _add_plot(commands):
         "plot", help="draw a saved model: learning curves, weights, confusion matrix (PNG)",
         formatter_class=argparse.RawDescriptionHelpFormatter, description=PLOT_HELP,
         epilog="examples:\n  glassnet plot glassnet-model.npz\n"
-        "  glassnet plot moons.npz --data moons --out-dir plots",
+        "  glassnet plot moons.npz --out-dir plots",
     )  # fmt: skip
     plot.add_argument("model", metavar="MODEL", help="a model file saved by 'glassnet train'")
-    _add_data_options(plot, "draw the confusion matrix (and decision regions) on")
+    _add_data_options(plot, "draw the confusion matrix (and decision regions) on", RECORDED)
     plot.add_argument("--out-dir", default=".", metavar="DIR",
                       help="the folder to write the PNG files to, made if missing "
                       "(default: the current folder)")  # fmt: skip
@@ -232,7 +241,7 @@ def build_parser():
         "perceptron, then evaluate it or predict with it.\n"
         "'glassnet COMMAND --help' explains each command.",
         epilog="example:\n  glassnet train --data xor --out xor.npz\n"
-        "  glassnet evaluate xor.npz --data xor",
+        "  glassnet evaluate xor.npz",
     )  # fmt: skip
     parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -252,21 +261,32 @@ def _silence_stdout():
 
 
 def main(argv=None):
-    """Run the ``glassnet`` command with ``argv`` (default: sys.argv[1:]); returns the exit
-    status: 0 on success, 2 for a usage error or a bad file, 130 when interrupted, 141 when
-    the output pipe was closed."""
+    """Run the ``glassnet`` command with ``argv`` (default: sys.argv[1:]); returns the exit status.
+
+    ====  ===============================================================================
+    0     success (``--help`` and ``--version`` too)
+    1     training failed: the loss or the weights became NaN or inf (nothing is saved)
+    2     a usage error or a bad file (one line ``glassnet: error: ...`` on stderr)
+    130   interrupted (Ctrl-C)
+    141   the output pipe was closed (128 + SIGPIPE), e.g. ``glassnet predict ... | head``
+    ====  ===============================================================================
+
+    Only the errors a user can cause become the one-line message: ValueError (glassnet's
+    ShapeError, FileFormatError and NotFittedError among them) and OSError. Anything else
+    is a bug in glassnet and keeps its traceback.
+    """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
         if not hasattr(args, "command"):
-            parser.error("expected a command (train, evaluate or predict), got none")
+            parser.error("expected a command (train, evaluate, predict or plot), got none")
         return args.command(args, args.command_parser)
     except BrokenPipeError:  # the reader went away, e.g. `glassnet predict ... | head`
         _silence_stdout()
         return 141  # 128 + SIGPIPE, as a shell reports it
     except SystemExit as stop:  # argparse: --help, --version and usage errors
         return stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 2
-    except (ValueError, TypeError, OSError) as error:  # ShapeError, FileFormatError are ValueErrors
+    except (ValueError, OSError) as error:  # the user's mistake: the file, the data, a value
         message = " ".join(str(error).split())
         print(f"glassnet: error: {message}", file=sys.stderr)
         return 2

@@ -6,10 +6,15 @@ files the user already has.
 """
 
 import gzip
+import math
 import os
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
+
+from ..errors import FileFormatError
 
 __all__ = ["load_mnist", "mnist_subset_info"]
 
@@ -19,8 +24,11 @@ IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-
 KERAS_KEYS = ("x_train", "y_train", "x_test", "y_test")
 WHERE_TO_GET = ("get the four IDX files from http://yann.lecun.com/exdb/mnist/ (mirrored at "
                 "https://ossci-datasets.s3.amazonaws.com/mnist/) or Keras' mnist.npz from "
-                "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz")  # fmt: skip
+                "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+                "mnist.npz")  # fmt: skip
 _IDX_MAGIC = {"images": 2051, "labels": 2049}  # 0x0803: uint8 with 3 dims; 0x0801: uint8, 1 dim
+MAX_COMPRESSION_RATIO = 1100  # deflate (gzip, zip) cannot exceed about 1032:1
+_UNREADABLE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError)
 
 
 def mnist_subset_info():
@@ -39,7 +47,8 @@ def mnist_subset_info():
         "digits, http://yann.lecun.com/exdb/mnist/ (via Keras' mnist.npz)",
         "licence": "CC BY-SA 3.0 (https://creativecommons.org/licenses/by-sa/3.0/)",
         "rule": "rng = numpy.random.default_rng(0); training rows = sorted(rng.permutation(60000)"
-        "[:20000]), then test rows = sorted(rng.permutation(10000)[:5000]) (tools/make_mnist_subset.py)",
+        "[:20000]), then test rows = sorted(rng.permutation(10000)[:5000]) "
+        "(tools/make_mnist_subset.py)",
     }
 
 
@@ -60,7 +69,8 @@ def load_mnist(path=None):
     Raises:
         FileNotFoundError: the path or one of the IDX files does not exist; the message names
             every file looked for and where to get MNIST (nothing is downloaded).
-        ValueError: a file is not MNIST (wrong IDX magic number, keys, shapes or labels).
+        FileFormatError: a file is not MNIST (wrong IDX magic number, keys, shapes or labels),
+            is truncated or corrupt, or declares more data than it can hold (a ValueError).
 
     Reference:
         Y. LeCun, L. Bottou, Y. Bengio, P. Haffner, Gradient-based learning applied to
@@ -103,15 +113,55 @@ def _as_dataset(who, images, labels):
 
 
 def _load_npz(path):
-    with np.load(path, allow_pickle=False) as archive:
-        missing = [key for key in KERAS_KEYS if key not in archive.files]
-        if missing:
-            raise ValueError(f"load_mnist: expected an .npz with arrays {', '.join(KERAS_KEYS)} "
-                             f"(the Keras layout), got {sorted(archive.files)} in {path}")  # fmt: skip
-        arrays = {key: archive[key] for key in KERAS_KEYS}
+    with open(path, "rb") as file:
+        if file.read(2) != b"PK":  # np.load would read a plain .npy whole, or try unpickling
+            raise FileFormatError(f"load_mnist: expected an .npz (zip) archive in the Keras "
+                                  f"layout, got another kind of file: {path}")  # fmt: skip
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [key for key in KERAS_KEYS if key not in archive.files]
+            if missing:
+                raise FileFormatError(f"load_mnist: expected an .npz with arrays "
+                                      f"{', '.join(KERAS_KEYS)} (the Keras layout), got "
+                                      f"{sorted(archive.files)} in {path}")  # fmt: skip
+            _check_npz_sizes(archive.zip, path)
+            arrays = {key: archive[key] for key in KERAS_KEYS}
+    except FileFormatError:
+        raise
+    except _UNREADABLE as error:
+        raise FileFormatError(f"load_mnist: expected a readable .npz file, got an unreadable or "
+                              f"truncated file {path} ({error})") from None  # fmt: skip
     train = _as_dataset(f"load_mnist({path}) training set", arrays["x_train"], arrays["y_train"])
     test = _as_dataset(f"load_mnist({path}) test set", arrays["x_test"], arrays["y_test"])
     return train, test
+
+
+def _check_npz_sizes(archive, path):
+    """Each Keras array's npy header must account for its zip member's size, and the members
+    for the file's size, before any array is allocated."""
+    infos = [archive.getinfo(f"{key}.npy") for key in KERAS_KEYS]
+    declared, on_disk = sum(info.compress_size for info in infos), os.path.getsize(path)
+    if declared > on_disk:
+        raise FileFormatError(f"load_mnist: expected members that fit in the file, got "
+                              f"{declared} bytes declared in {path} of {on_disk}")  # fmt: skip
+    for key, info in zip(KERAS_KEYS, infos):
+        if info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+            raise FileFormatError(f"load_mnist: expected a compression ratio of at most "
+                                  f"{MAX_COMPRESSION_RATIO}:1, got {info.file_size} bytes from "
+                                  f"{info.compress_size} for {key} in {path}")  # fmt: skip
+        with archive.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                           (2, 0): np.lib.format.read_array_header_2_0}.get(version)  # fmt: skip
+            if read_header is None:
+                raise FileFormatError(f"load_mnist: expected npy format version 1.0 or 2.0, "
+                                      f"got {version} for {key} in {path}")  # fmt: skip
+            shape, _, dtype = read_header(member)
+            expected = member.tell() + math.prod(shape) * dtype.itemsize
+        if expected != info.file_size:
+            raise FileFormatError(f"load_mnist: expected {key} of shape {shape} {dtype} to take "
+                                  f"{expected} bytes, got a member of {info.file_size} bytes in "
+                                  f"{path}")  # fmt: skip
 
 
 def _find_idx_files(folder):
@@ -136,28 +186,45 @@ def _read_idx(path, kind):
 
     Format (LeCun et al.): a big-endian int32 magic number 0x00000803 (images) or 0x00000801
     (labels), one big-endian int32 per dimension, then the uint8 values in row-major order.
+    The header is read first: what it declares must fit the file (a gzip file inflates at
+    most MAX_COMPRESSION_RATIO times) before the values are read, and no more than declared.
     """
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as file:
-            raw = file.read()
-    except (OSError, EOFError) as error:  # gzip.BadGzipFile is an OSError
-        raise ValueError(
-            f"load_mnist: expected a readable IDX file, got {path} ({error})"
-        ) from None
+    gzipped = path.suffix == ".gz"
     expected = _IDX_MAGIC[kind]
-    magic = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else None
-    if magic != expected:
-        raise ValueError(f"load_mnist: expected IDX {kind} with magic number {expected} "
-                         f"(0x{expected:08x}), got {magic} in {path}; is it the right file, and "
-                         "gzipped only if its name ends in .gz?")  # fmt: skip
-    ndim = expected & 0xFF
-    header = 4 + 4 * ndim
-    shape = tuple(int.from_bytes(raw[4 + 4 * k : 8 + 4 * k], "big") for k in range(ndim))
-    if len(raw) != header + int(np.prod(shape)):
-        raise ValueError(f"load_mnist: expected {header + int(np.prod(shape))} bytes for IDX "
-                         f"{kind} of shape {shape}, got {len(raw)} in {path} (truncated?)")  # fmt: skip
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+    header_size = 4 + 4 * (expected & 0xFF)
+    on_disk = path.stat().st_size
+    try:
+        with (gzip.open if gzipped else open)(path, "rb") as file:
+            header = file.read(header_size)
+            magic = int.from_bytes(header[:4], "big") if len(header) >= 4 else None
+            if magic != expected:
+                raise FileFormatError(f"load_mnist: expected IDX {kind} with magic number "
+                                      f"{expected} (0x{expected:08x}), got {magic} in {path}; is "
+                                      "it the right file, and gzipped only if its name ends in "
+                                      ".gz?")  # fmt: skip
+            shape = tuple(int.from_bytes(header[k : k + 4], "big")
+                          for k in range(4, len(header), 4))  # fmt: skip
+            size = header_size + math.prod(shape)
+            if len(header) < header_size or (not gzipped and size != on_disk):
+                got = on_disk if not gzipped else len(header)
+                raise FileFormatError(f"load_mnist: expected {size} bytes for IDX {kind} of "
+                                      f"shape {shape}, got {got} in {path} "
+                                      "(truncated?)")  # fmt: skip
+            if size > MAX_COMPRESSION_RATIO * on_disk:
+                raise FileFormatError(f"load_mnist: expected IDX {kind} of shape {shape} to take "
+                                      f"{size} bytes, got a gzip file of {on_disk} bytes, which "
+                                      f"inflates to at most {MAX_COMPRESSION_RATIO * on_disk} "
+                                      f"in {path}")  # fmt: skip
+            values = file.read(size - header_size + 1)  # one more: a longer file is refused
+    except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+        kind_of_file = "gzip IDX file" if gzipped else "IDX file"
+        raise FileFormatError(f"load_mnist: expected a readable {kind_of_file}, got {path} "
+                              f"({error})") from None  # fmt: skip
+    if header_size + len(values) != size:
+        got = "more" if header_size + len(values) > size else header_size + len(values)
+        raise FileFormatError(f"load_mnist: expected {size} bytes for IDX {kind} of shape "
+                              f"{shape}, got {got} in {path} (truncated?)")  # fmt: skip
+    return np.frombuffer(values, dtype=np.uint8).reshape(shape)
 
 
 def _load_idx_folder(folder):

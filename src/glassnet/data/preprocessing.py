@@ -6,6 +6,8 @@ input keeps its dtype (float32 stays float32); other input becomes the backend's
 dtype.
 """
 
+import numbers
+
 import numpy as np
 
 from ..backend import as_rng, default_dtype
@@ -13,6 +15,11 @@ from ..errors import NotFittedError, ShapeError
 
 __all__ = ["MinMaxScaler", "Standardizer", "from_one_hot", "one_hot", "train_test_split",
            "train_val_test_split"]  # fmt: skip
+
+
+def _is_real(value):
+    """True for a real number, Python or NumPy (not a bool)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 def _as_float(who, X):
@@ -136,13 +143,13 @@ class MinMaxScaler(_Scaler):
 
     def __init__(self, feature_range=(-1, 1)):
         try:
-            low, high = (float(v) for v in feature_range)
+            low, high = feature_range
         except (TypeError, ValueError):
             low = high = None
-        if low is None or not low < high:
+        if not (_is_real(low) and _is_real(high) and -np.inf < low < high < np.inf):
             raise ValueError(f"MinMaxScaler: expected feature_range (a, b) with a < b, "
                              f"got {feature_range!r}")  # fmt: skip
-        self.feature_range = (low, high)
+        self.feature_range = (float(low), float(high))
 
     def fit(self, X):
         """Learn the per-feature min and max of ``X`` (shape (n, ...)); returns ``self``."""

@@ -1,5 +1,5 @@
-"""Saving and loading models (npz + JSON, atomic, never pickle)."""
+"""Saving and loading models (npz + JSON, atomic, bounded, never pickle)."""
 
-from .save import FORMAT_VERSION, load, load_history, save
+from .save import FORMAT_VERSION, load, load_history, load_info, save
 
-__all__ = ["save", "load", "load_history", "FORMAT_VERSION"]
+__all__ = ["save", "load", "load_history", "load_info", "FORMAT_VERSION"]

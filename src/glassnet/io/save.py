@@ -2,30 +2,31 @@
 
 The file holds the ``state_dict`` arrays under their dotted names and one entry,
 ``__glassnet__``, a JSON text: the format version, the architecture (class names from the
-registry of known classes and constructor arguments from ``config()``) and, optionally, the
-training history. Loading never executes code from the file: no pickle
-(``allow_pickle=False``) and classes only from the registry. Saving is atomic: a temporary
-file in the same folder, flushed to disk, then ``os.replace``.
+registry of known classes and constructor arguments from ``config()``), optionally the
+training history and optionally ``info`` (what else the caller records, e.g. the CLI's
+dataset). Loading never executes code from the file: no pickle (``allow_pickle=False``) and
+classes only from the registry. It is bounded: the file's declared sizes are checked against
+its size, and the architecture against the arrays, before anything is allocated (see
+``_files.py``). Saving is atomic: a temporary file in the same folder, flushed to disk, then
+``os.replace``.
 """
 
-import io as _io
 import json
-import os
-import tempfile
-import zipfile
-from pathlib import Path
 
 import numpy as np
 
 from ..backend import to_host
 from ..errors import FileFormatError
+from ..nn.init import allocation_budget, reserve
 from ..nn.module import REGISTRY, Module, Sequential
+from ..nn.normalization import BatchNorm
 from ..train.callbacks import History
+from ._files import META_KEY, NpzReader, check_format, write_npz_atomic
 
-__all__ = ["save", "load", "load_history", "FORMAT_VERSION"]
+__all__ = ["save", "load", "load_history", "load_info", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
-_META = "__glassnet__"
+MAX_DEPTH = 100  # modules nested inside modules: far beyond any real network
 
 
 def describe(module):
@@ -39,79 +40,81 @@ def describe(module):
     return {"class": name, "config": module.config()}
 
 
-def build(description):
-    """Rebuild a module (with fresh weights) from ``describe``'s output."""
+def build(description, where="", *, _depth=0):
+    """Rebuild a module (with fresh weights) from ``describe``'s output; ``where`` ends each
+    error message (" in PATH").
+
+    Run inside ``nn.init.allocation_budget`` (as ``load`` does), it allocates no more than the
+    budget allows; descriptions nested more than MAX_DEPTH deep are refused.
+    """
+    if _depth >= MAX_DEPTH:
+        raise FileFormatError(f"load: expected modules nested at most {MAX_DEPTH} deep, got a "
+                              f"description nested deeper{where}")  # fmt: skip
     if not isinstance(description, dict):
-        raise FileFormatError(f"load: expected a module description (a JSON object), got {description!r}")
+        raise FileFormatError(f"load: expected a module description (a JSON object), got "
+                              f"{_short(description)}{where}")  # fmt: skip
     cls = REGISTRY.get(description.get("class"))
     if cls is None:
-        raise FileFormatError(f"load: expected a known module class, got {description.get('class')!r}")
+        raise FileFormatError(f"load: expected a known module class, got "
+                              f"{_short(description.get('class'))}{where}")  # fmt: skip
     if cls is Sequential or issubclass(cls, Sequential):
-        return cls(*[build(d) for d in description["layers"]])
-    return cls(**description.get("config", {}))
+        return cls(*[build(d, where, _depth=_depth + 1) for d in description["layers"]])
+    config = description.get("config", {})
+    if cls is BatchNorm and _is_count(config.get("num_features")):
+        reserve((4, config["num_features"]))  # gamma, beta and two buffers, not via nn.init
+    return cls(**config)
 
 
-def save(model, path, history=None):
+def _is_count(n):
+    return isinstance(n, int) and not isinstance(n, bool) and n > 0
+
+
+def _short(value, limit=80):
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}..."
+
+
+def save(model, path, history=None, *, info=None):
     """Write ``model`` (and optionally its training ``history``) to one file, atomically.
 
     Args:
         model: a Module of registered classes. path: the file (".npz" is customary).
         history: a History (or None).
+        info: a dict of JSON values recorded with the model (``load_info`` reads it back),
+            e.g. the dataset it was trained on; None records nothing.
+
+    The file gets the mode a new file gets under the umask, or keeps the mode of the file it
+    replaces; temporary files a killed save left next to ``path`` are removed.
     """
     if not isinstance(model, Module):
         raise TypeError(f"save: expected a glassnet Module, got {type(model).__name__}")
-    path = Path(path)
     meta = {
         "format": "glassnet",
         "version": FORMAT_VERSION,
         "model": describe(model),
         "history": history.to_dict() if history is not None else None,
     }
+    if info is not None:
+        try:
+            if not isinstance(info, dict):
+                raise TypeError(f"got {type(info).__name__}")
+            json.dumps(info)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"save: expected info as a dict of JSON values, {error}") from None
+        meta["info"] = info
     arrays = {name: to_host(value) for name, value in model.state_dict().items()}  # device -> file
-    arrays[_META] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    write_npz_atomic(path, arrays, meta=meta, meta_key=META_KEY)
+
+
+def _open(path):
+    """An NpzReader on ``path`` whose JSON entry is a glassnet description we can read."""
+    reader = NpzReader(path, "load", meta_key=META_KEY)
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        check_format(reader.meta, reader.path, "load", name="glassnet", version=FORMAT_VERSION)
     except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        reader.close()
         raise
-
-
-def _read(path):
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"load: no such file: {path}")
-    try:
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise FileFormatError(f"load: expected a glassnet model file (an npz archive), got a plain array file {path}")
-        with archive:
-            if _META not in archive.files:
-                raise FileFormatError(f"load: expected a glassnet model file, got {path} without a '{_META}' entry")
-            meta = json.loads(archive[_META].tobytes().decode("utf-8"))
-            arrays = {k: archive[k] for k in archive.files if k != _META}
-    except FileFormatError:
-        raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, _io.UnsupportedOperation) as error:
-        raise FileFormatError(f"load: expected a glassnet model file (npz), got an unreadable or truncated file {path} ({error})") from None
-    if not isinstance(meta, dict) or meta.get("format") != "glassnet":
-        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
-        raise FileFormatError(f"load: expected a glassnet model file, got format {found!r} in {path}")
-    version = meta.get("version")
-    if not isinstance(version, int):
-        raise FileFormatError(f"load: expected an integer format version, got {version!r} in {path}")
-    if version > FORMAT_VERSION:
-        raise FileFormatError(
-            f"load: expected file format version <= {FORMAT_VERSION}, got {version} in {path}; "
-            "it was written by a newer glassnet, upgrade to read it"
-        )
-    return meta, arrays
+    return reader
 
 
 def _malformed(path, error):
@@ -120,28 +123,69 @@ def _malformed(path, error):
 
 
 def load(path):
-    """The model saved in ``path``, rebuilt from the registry of known classes with its weights."""
-    meta, arrays = _read(path)
+    """The model saved in ``path``, rebuilt from the registry of known classes with its weights.
+
+    Raises FileNotFoundError for a missing file and FileFormatError for anything wrong with
+    it: it is not a glassnet file, is truncated, declares more than it holds, has a newer
+    format version, or its arrays do not fit the architecture it describes.
+    """
+    with _open(path) as reader:
+        model = _build(reader)
+        # the shapes against the architecture first, with zero-stride stand-ins: no data read
+        stand_ins = {name: np.broadcast_to(np.zeros((), dtype), shape)
+                     for name, (shape, dtype) in reader.headers.items()}  # fmt: skip
+        _load_state(model, stand_ins, reader.path)
+        _load_state(model, reader.read_all(), reader.path)  # copies onto the active device
+    return model
+
+
+def _build(reader):
+    """The model of the reader's description, allocating at most what the file's arrays hold."""
+
+    def too_many(shape, declared, held):
+        if declared == np.prod(shape):
+            what = f"a layer with {declared} weights (shape {shape})"
+        else:
+            what = f"layers with at least {declared} weights (the last of shape {shape})"
+        return FileFormatError(f"load: the description in {reader.path} declares {what} but the "
+                               f"file holds {held}")  # fmt: skip
+
     try:
-        model = build(meta["model"])
+        with allocation_budget(reader.n_elements, too_many):
+            return build(reader.meta["model"], f" in {reader.path}")
     except FileFormatError:
         raise
     except (KeyError, TypeError, AttributeError, ValueError) as error:
-        raise _malformed(path, error) from None
+        raise _malformed(reader.path, error) from None
+
+
+def _load_state(model, arrays, path):
     try:
-        model.load_state_dict(arrays)  # copies the host arrays onto the active device
+        model.load_state_dict(arrays)
     except (KeyError, ValueError) as error:
         detail = error.args[0] if error.args else error
-        raise FileFormatError(f"load: the arrays in {path} do not fit the architecture it describes: {detail}") from None
-    return model
+        raise FileFormatError(f"load: the arrays in {path} do not fit the architecture it "
+                              f"describes: {detail}") from None  # fmt: skip
 
 
 def load_history(path):
     """The History saved with the model in ``path``, or None if none was saved."""
-    meta, _ = _read(path)
-    if meta.get("history") is None:
+    with _open(path) as reader:
+        record = reader.meta.get("history")
+    if record is None:
         return None
     try:
-        return History.from_dict(meta["history"])
+        return History.from_dict(record)
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         raise _malformed(path, error) from None
+
+
+def load_info(path):
+    """The ``info`` dict saved with the model in ``path`` (``save(..., info=...)``), or None
+    if none was saved (files written before glassnet recorded it have none)."""
+    with _open(path) as reader:
+        info = reader.meta.get("info")
+    if info is not None and not isinstance(info, dict):
+        raise FileFormatError(f"load_info: expected info as a JSON object, got "
+                              f"{type(info).__name__} in {path}")  # fmt: skip
+    return info

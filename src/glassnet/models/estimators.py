@@ -61,7 +61,8 @@ class L2Alpha(WeightPenalty):
 
 
 def _real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and bool(np.isfinite(value))
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and bool(np.isfinite(value)))  # fmt: skip
 
 
 def _positive_int(value):
@@ -79,12 +80,17 @@ def _is_stochastic(estimator):
 
 
 class _NeuralNet(BaseEstimator):
-    """What the classifier and the regressor share: parameter checks, the network, training."""
+    """What the classifier and the regressor share: parameter checks, the network, training.
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
-                 batch_size="auto", learning_rate_init=None, max_iter=200, shuffle=True, random_state=None,
-                 tol=1e-4, verbose=False, early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
-                 dropout=0.0, batch_norm=False):  # fmt: skip
+    The parameters are kept as given (scikit-learn's rule); where they reach glassnet they are
+    passed on as Python numbers, so NumPy scalars work wherever Python numbers do.
+    """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate_init=None, max_iter=200,
+                 shuffle=True, random_state=None, tol=1e-4, verbose=False, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, dropout=0.0,
+                 batch_norm=False):  # fmt: skip
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -113,24 +119,26 @@ class _NeuralNet(BaseEstimator):
             sizes = list(sizes)
         except TypeError:
             sizes = None
-        if sizes is None or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0
-                                    for s in sizes):  # fmt: skip
-            self._fail(f"expected hidden_layer_sizes as a positive int or a sequence of positive ints, "
-                       f"got {self.hidden_layer_sizes!r}")  # fmt: skip
+        if sizes is None or not all(_positive_int(s) for s in sizes):
+            self._fail(f"expected hidden_layer_sizes as a positive int or a sequence of positive "
+                       f"ints, got {self.hidden_layer_sizes!r}")  # fmt: skip
         return [int(s) for s in sizes]
 
     def _check_params(self):
         """Validate every parameter (scikit-learn's rule: in fit, never in __init__)."""
         if self.activation not in ACTIVATIONS:
-            self._fail(f"expected activation one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
+            self._fail(f"expected activation one of {', '.join(ACTIVATIONS)}, got "
+                       f"{self.activation!r}")  # fmt: skip
         if self.solver not in optim.NAMES:
             self._fail(f"expected solver one of {', '.join(optim.NAMES)}, got {self.solver!r}")
         if not (_real(self.alpha) and self.alpha >= 0):
             self._fail(f"expected alpha >= 0, got {self.alpha!r}")
         if not (self.batch_size in ("auto", None) or _positive_int(self.batch_size)):
-            self._fail(f"expected batch_size 'auto', None (full batch) or a positive int, got {self.batch_size!r}")
-        if self.learning_rate_init is not None and not (_real(self.learning_rate_init) and self.learning_rate_init > 0):
-            self._fail(f"expected learning_rate_init > 0 or None, got {self.learning_rate_init!r}")
+            self._fail(f"expected batch_size 'auto', None (full batch) or a positive int, got "
+                       f"{self.batch_size!r}")  # fmt: skip
+        lr = self.learning_rate_init
+        if lr is not None and not (_real(lr) and lr > 0):
+            self._fail(f"expected learning_rate_init > 0 or None, got {lr!r}")
         if not _positive_int(self.max_iter):
             self._fail(f"expected max_iter to be a positive int, got {self.max_iter!r}")
         if not (_real(self.tol) and self.tol >= 0):
@@ -138,19 +146,22 @@ class _NeuralNet(BaseEstimator):
         if not (_real(self.validation_fraction) and 0 < self.validation_fraction < 1):
             self._fail(f"expected validation_fraction in (0, 1), got {self.validation_fraction!r}")
         if not _positive_int(self.n_iter_no_change):
-            self._fail(f"expected n_iter_no_change to be a positive int, got {self.n_iter_no_change!r}")
+            self._fail(f"expected n_iter_no_change to be a positive int, got "
+                       f"{self.n_iter_no_change!r}")  # fmt: skip
         if not (_real(self.dropout) and 0 <= self.dropout < 1):
             self._fail(f"expected dropout in [0, 1), got {self.dropout!r}")
-        if self.solver == "scg" and self.learning_rate_init is not None:
+        if self.solver == "scg" and lr is not None:
             self._fail("solver 'scg' has no learning rate (its step comes from the curvature); "
-                       f"expected learning_rate_init=None, got {self.learning_rate_init!r}")  # fmt: skip
+                       f"expected learning_rate_init=None, got {lr!r}")  # fmt: skip
         if self.solver == "lm" and (self.alpha or self.dropout or self.batch_norm):
-            self._fail("solver 'lm' (Levenberg-Marquardt) fits the squared residuals of a plain Dense "
-                       "network: expected alpha=0, dropout=0 and batch_norm=False, got "
-                       f"alpha={self.alpha!r}, dropout={self.dropout!r}, batch_norm={self.batch_norm!r}")  # fmt: skip
+            self._fail("solver 'lm' (Levenberg-Marquardt) fits the squared residuals of a plain "
+                       "Dense network: expected alpha=0, dropout=0 and batch_norm=False, got "
+                       f"alpha={self.alpha!r}, dropout={self.dropout!r}, "
+                       f"batch_norm={self.batch_norm!r}")  # fmt: skip
         if self.solver in optim.FULL_BATCH and self.batch_size not in ("auto", None):
-            self._fail(f"solver {self.solver!r} is a full-batch method (defined on the whole training "
-                       f"set), got batch_size={self.batch_size!r}; pass batch_size='auto' or None")  # fmt: skip
+            self._fail(f"solver {self.solver!r} is a full-batch method (defined on the whole "
+                       f"training set), got batch_size={self.batch_size!r}; pass "
+                       "batch_size='auto' or None")  # fmt: skip
 
     # --- the network --------------------------------------------------------------------
     def _build(self, n_in, n_out, output_activation, dtype, rng):
@@ -161,28 +172,31 @@ class _NeuralNet(BaseEstimator):
         layers = []
         for fan_in, fan_out in zip(sizes, sizes[1:]):
             if self.batch_norm:  # Dense (no bias: beta takes its place) -> BatchNorm -> activation
-                layers += [nn.Dense(fan_in, fan_out, None, bias=False, init=init, seed=_draw_seed(rng), dtype=dtype),
-                           nn.BatchNorm(fan_out, dtype=dtype), nn.activation.get(hidden)]  # fmt: skip
+                dense = nn.Dense(fan_in, fan_out, None, bias=False, init=init,
+                                 seed=_draw_seed(rng), dtype=dtype)  # fmt: skip
+                layers += [dense, nn.BatchNorm(fan_out, dtype=dtype), nn.activation.get(hidden)]
             else:
-                layers.append(nn.Dense(fan_in, fan_out, hidden, init=init, seed=_draw_seed(rng), dtype=dtype))
+                layers.append(nn.Dense(fan_in, fan_out, hidden, init=init, seed=_draw_seed(rng),
+                                       dtype=dtype))  # fmt: skip
             if self.dropout:
-                layers.append(nn.Dropout(self.dropout, seed=_draw_seed(rng)))
-        layers.append(nn.Dense(sizes[-1], n_out, output_activation, init="glorot_uniform", seed=_draw_seed(rng),
-                               dtype=dtype))  # fmt: skip
+                layers.append(nn.Dropout(float(self.dropout), seed=_draw_seed(rng)))
+        layers.append(nn.Dense(sizes[-1], n_out, output_activation, init="glorot_uniform",
+                               seed=_draw_seed(rng), dtype=dtype))  # fmt: skip
         return nn.Sequential(*layers)
 
     def _start(self, n_features, dtype, rng):
         """Build ``model_``, its loss and optimizer; reset the training record."""
         self.model_ = self._build(n_features, self.n_outputs_, self.out_activation_, dtype, rng)
-        self._loss = L2Alpha(self._loss_name(), self.model_, self.alpha)
-        self._optimizer = optim.get(self.solver, self.model_.parameters(), self.learning_rate_init)
+        self._loss = L2Alpha(self._loss_name(), self.model_, float(self.alpha))
+        lr = None if self.learning_rate_init is None else float(self.learning_rate_init)
+        self._optimizer = optim.get(self.solver, self.model_.parameters(), lr)
         self.n_iter_, self.loss_curve_, self.validation_loss_curve_ = 0, [], None
         self._partial_rng = rng  # partial_fit after fit goes on drawing from it
 
     def _batch(self, n):
         if self.solver in optim.FULL_BATCH or self.batch_size is None:
             return None
-        return min(200 if self.batch_size == "auto" else self.batch_size, n)
+        return min(200 if self.batch_size == "auto" else int(self.batch_size), n)
 
     def _train(self, X, T, stratify, rng):
         """fit: a fresh network trained for up to max_iter epochs."""
@@ -191,16 +205,18 @@ class _NeuralNet(BaseEstimator):
         if self.early_stopping:
             counts = np.unique(stratify, return_counts=True)[1] if stratify is not None else None
             stratify = stratify if counts is not None and counts.min() >= 2 else None
-            X, X_val, T, T_val = train_test_split(X, T, test_size=self.validation_fraction, stratify=stratify,
+            X, X_val, T, T_val = train_test_split(X, T, test_size=float(self.validation_fraction),
+                                                  stratify=stratify,
                                                   random_state=_draw_seed(rng))  # fmt: skip
             validation = (X_val, T_val)
         monitor = "val_loss" if self.early_stopping else "loss"
-        stop = EarlyStopping(monitor, patience=self.n_iter_no_change, min_delta=self.tol,
+        stop = EarlyStopping(monitor, patience=int(self.n_iter_no_change),
+                             min_delta=float(self.tol),
                              restore_best=self.early_stopping)  # fmt: skip
-        history = train(self.model_, X, T, loss=self._loss, optimizer=self._optimizer, epochs=self.max_iter,
-                        batch_size=self._batch(len(X)), shuffle=self.shuffle, validation_data=validation,
-                        callbacks=[stop], verbose=2 if self.verbose else 0,
-                        seed=_draw_seed(rng))  # fmt: skip
+        history = train(self.model_, X, T, loss=self._loss, optimizer=self._optimizer,
+                        epochs=int(self.max_iter), batch_size=self._batch(len(X)),
+                        shuffle=self.shuffle, validation_data=validation, callbacks=[stop],
+                        verbose=2 if self.verbose else 0, seed=_draw_seed(rng))  # fmt: skip
         self.history_ = history
         self.loss_curve_ = list(history.history.get("loss", []))
         self.n_iter_ = len(self.loss_curve_)
@@ -208,16 +224,18 @@ class _NeuralNet(BaseEstimator):
             self.validation_loss_curve_ = list(history.history.get("val_loss", []))
         self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else float("nan")
         if history.stop_reason is None:
+            which = "validation " if self.early_stopping else ""
             warnings.warn(f"{type(self).__name__}: max_iter={self.max_iter} epochs ran and the "
-                          f"{'validation ' if self.early_stopping else ''}loss was still improving by more than "
-                          f"tol={self.tol:g}; raise max_iter for a converged fit",
-                          ConvergenceWarning, stacklevel=3)  # fmt: skip
+                          f"{which}loss was still improving by more than tol={self.tol:g}; raise "
+                          "max_iter for a converged fit", ConvergenceWarning,
+                          stacklevel=3)  # fmt: skip
         return self
 
     def _one_epoch(self, X, T):
         """partial_fit: one more epoch over (X, T) with the same optimizer state."""
         history = train(self.model_, X, T, loss=self._loss, optimizer=self._optimizer, epochs=1,
-                        batch_size=self._batch(len(X)), shuffle=self.shuffle, verbose=2 if self.verbose else 0,
+                        batch_size=self._batch(len(X)), shuffle=self.shuffle,
+                        verbose=2 if self.verbose else 0,
                         seed=_draw_seed(self._partial_rng))  # fmt: skip
         self.history_ = history
         self.loss_curve_ += history.history.get("loss", [])
@@ -235,7 +253,8 @@ class _NeuralNet(BaseEstimator):
     def coefs_(self):
         """The weight matrices as MLPClassifier lays them out: (fan_in, fan_out) per layer."""
         check_is_fitted(self)
-        return [layer.W.data.T for _, layer in self.model_.named_modules() if isinstance(layer, nn.Dense)]
+        dense = [layer for _, layer in self.model_.named_modules() if isinstance(layer, nn.Dense)]
+        return [layer.W.data.T for layer in dense]
 
     @property
     def intercepts_(self):
@@ -302,8 +321,10 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
         self.n_outputs_ = 1 if len(classes) == 2 else len(classes)
         self.out_activation_ = "sigmoid" if len(classes) == 2 else "softmax"
 
-    def _targets(self, index, dtype):
-        """What the network is trained on for class indices ``index``."""
+    def _encode_targets(self, index, dtype):
+        """What the network is trained on for the class indices ``index`` (into classes_): 0/1
+        for the one sigmoid output of two classes, the indices themselves for the softmax
+        outputs, one-hot rows for solver 'lm' (squared residuals)."""
         if len(self.classes_) == 2:
             return index.astype(dtype)
         if self.solver == "lm":
@@ -318,7 +339,7 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
         classes, index = np.unique(y, return_inverse=True)
         self._set_classes(classes)
         rng = check_random_state(self.random_state)
-        return self._train(X, self._targets(index, X.dtype), index, rng)
+        return self._train(X, self._encode_targets(index, X.dtype), index, rng)
 
     def _index(self, y):
         """Class indices of labels y, which must all be in classes_."""
@@ -326,7 +347,8 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
         index = np.minimum(index, len(self.classes_) - 1)
         unknown = self.classes_[index] != y
         if unknown.any():
-            self._fail(f"expected labels among classes_ {self.classes_.tolist()}, got {y[unknown][:1].tolist()[0]!r}")
+            self._fail(f"expected labels among classes_ {self.classes_.tolist()}, got "
+                       f"{y[unknown][:1].tolist()[0]!r}")  # fmt: skip
         return index
 
     @available_if(_is_stochastic)
@@ -339,7 +361,8 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
         if first:
             self._check_params()
             if classes is None:
-                self._fail("expected classes (all labels) on the first call to partial_fit, got None")
+                self._fail("expected classes (all labels) on the first call to partial_fit, got "
+                           "None")  # fmt: skip
         X, y = validate_data(self, X, y, dtype=_FLOATS, reset=first)
         check_classification_targets(y)
         if first:
@@ -350,7 +373,7 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
             self._fail(f"expected classes={self.classes_.tolist()} as on the first call, "
                        f"got {np.asarray(classes).tolist()}")  # fmt: skip
         X = X.astype(self.model_.dtype, copy=False)
-        return self._one_epoch(X, self._targets(self._index(y), X.dtype))
+        return self._one_epoch(X, self._encode_targets(self._index(y), X.dtype))
 
     def predict_proba(self, X):
         """Class probabilities (samples, classes), columns in the order of classes_."""
@@ -390,20 +413,27 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNet):
         tags.target_tags.multi_output = True
         return tags
 
-    def _targets(self, X, y, reset):
-        y = np.asarray(y, dtype=X.dtype)
+    def _check_targets(self, X, y, reset):
+        """y as an array of X's dtype; the first fit (``reset``) records its number of outputs,
+        later calls must have as many."""
+        y = np.asarray(y)
+        if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
+            self._fail(f"expected numeric targets y, got dtype {y.dtype}; a regressor fits numbers "
+                       "(for class labels use NeuralNetClassifier)")  # fmt: skip
+        y = y.astype(X.dtype, copy=False)
         if reset:
             self._y_ndim, self.out_activation_ = y.ndim, "identity"
             self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
         elif (1 if y.ndim == 1 else y.shape[1]) != self.n_outputs_:
-            self._fail(f"expected y with {self.n_outputs_} output(s) as on the first call, got shape {y.shape}")
+            self._fail(f"expected y with {self.n_outputs_} output(s) as on the first call, got "
+                       f"shape {y.shape}")  # fmt: skip
         return y
 
     def fit(self, X, y):
         """Train a fresh network on (X, y) for up to max_iter epochs; returns self."""
         self._check_params()
         X, y = validate_data(self, X, y, dtype=_FLOATS, multi_output=True, y_numeric=True)
-        T = self._targets(X, y, reset=True)
+        T = self._check_targets(X, y, reset=True)
         return self._train(X, T, None, check_random_state(self.random_state))
 
     @available_if(_is_stochastic)
@@ -413,14 +443,15 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNet):
         first = not hasattr(self, "model_")
         if first:
             self._check_params()
-        X, y = validate_data(self, X, y, dtype=_FLOATS, multi_output=True, y_numeric=True, reset=first)
+        X, y = validate_data(self, X, y, dtype=_FLOATS, multi_output=True, y_numeric=True,
+                             reset=first)  # fmt: skip
         if first:
-            T = self._targets(X, y, reset=True)
+            T = self._check_targets(X, y, reset=True)
             rng = check_random_state(self.random_state)
             self._start(X.shape[1], X.dtype, rng)
         else:
             X = X.astype(self.model_.dtype, copy=False)
-            T = self._targets(X, y, reset=False)
+            T = self._check_targets(X, y, reset=False)
         return self._one_epoch(X, T)
 
     def predict(self, X):

@@ -34,9 +34,10 @@ class _SingleNeuron:
     def _train(self, X, y, lr):
         """Fit a fresh neuron (w = 0, b = 0) to float64 X (n, d) and y (n,); sets the attributes."""
         self.neuron_ = Dense(X.shape[1], 1, self._activation, init="zeros", dtype=np.float64)
-        history = fit(self.neuron_, X, y, loss=self._loss, optimizer=SGD(self.neuron_.parameters(), lr=lr),
-                      epochs=self.max_epochs, batch_size=self.batch_size, shuffle=self.seed is not None,
-                      seed=self.seed, verbose=0)  # fmt: skip
+        optimizer = SGD(self.neuron_.parameters(), lr=lr)
+        history = fit(self.neuron_, X, y, loss=self._loss, optimizer=optimizer,
+                      epochs=self.max_epochs, batch_size=self.batch_size,
+                      shuffle=self.seed is not None, seed=self.seed, verbose=0)  # fmt: skip
         self.loss_curve_ = history.history["loss"]
         self.w_, self.b_ = self.neuron_.W.data[0].copy(), float(self.neuron_.b.data[0])
         return self
@@ -94,12 +95,14 @@ class Adaline(_SingleNeuron):
         self._check_schedule(max_epochs, batch_size, seed)
 
     def fit(self, X, y):
-        """Learn w_ and b_ from X (samples, features) and real targets y (samples,); returns self."""
-        X = as_features("Adaline.fit", X, np.float64)
+        """Learn w_ and b_ from X (samples, features) and real targets y (samples,); returns
+        self."""
+        X = as_features("Adaline.fit", X, np.float64, ndim=2)
         y = as_targets("Adaline.fit", y, len(X), np.float64, integer_labels=False)
         if y.ndim != 1:
             raise ShapeError(
-                f"Adaline.fit: expected y of shape ({len(X)},) (one target per sample), got {y.shape}"
+                f"Adaline.fit: expected y of shape ({len(X)},) (one target per sample), got "
+                f"{y.shape}"
             )
         return self._train(X, y, self.eta)
 
@@ -108,7 +111,8 @@ class Adaline(_SingleNeuron):
         return self._output(X)
 
     def __repr__(self):
-        return f"Adaline(eta={self.eta}, max_epochs={self.max_epochs}, batch_size={self.batch_size}, seed={self.seed!r})"
+        return (f"Adaline(eta={self.eta}, max_epochs={self.max_epochs}, "
+                f"batch_size={self.batch_size}, seed={self.seed!r})")  # fmt: skip
 
 
 class LogisticRegression(_SingleNeuron):
@@ -149,8 +153,9 @@ class LogisticRegression(_SingleNeuron):
         self._check_schedule(max_epochs, batch_size, seed)
 
     def fit(self, X, y):
-        """Learn w_ and b_ from X (samples, features) and labels y (samples,) in {0, 1}; returns self."""
-        X = as_features("LogisticRegression.fit", X, np.float64)
+        """Learn w_ and b_ from X (samples, features) and labels y (samples,) in {0, 1}; returns
+        self."""
+        X = as_features("LogisticRegression.fit", X, np.float64, ndim=2)
         return self._train(X, _binary_labels("LogisticRegression.fit", y, len(X)), self.lr)
 
     def predict_proba(self, X):
@@ -200,18 +205,20 @@ class LinearRegression:
     def __init__(self, fit_intercept=True):
         if not isinstance(fit_intercept, (bool, np.bool_)):
             raise TypeError(
-                f"LinearRegression: expected fit_intercept to be True or False, got {fit_intercept!r}"
+                f"LinearRegression: expected fit_intercept to be True or False, got "
+                f"{fit_intercept!r}"
             )
         self.fit_intercept = bool(fit_intercept)
 
     def fit(self, X, y):
         """Solve for coef_ and intercept_ from X (samples, features) and y (samples,) or
         (samples, outputs); returns self."""
-        X = as_features("LinearRegression.fit", X, np.float64)
+        X = as_features("LinearRegression.fit", X, np.float64, ndim=2)
         y = as_targets("LinearRegression.fit", y, len(X), np.float64, integer_labels=False)
         if y.ndim > 2:
             raise ShapeError(
-                f"LinearRegression.fit: expected y of shape ({len(X)},) or ({len(X)}, outputs), got {y.shape}"
+                f"LinearRegression.fit: expected y of shape ({len(X)},) or ({len(X)}, outputs), "
+                f"got {y.shape}"
             )
         X_tilde = np.hstack([X, np.ones((len(X), 1))]) if self.fit_intercept else X
         w_tilde, _, self.rank_, self.singular_values_ = np.linalg.lstsq(X_tilde, y, rcond=None)

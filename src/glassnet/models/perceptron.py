@@ -75,7 +75,7 @@ class Perceptron:
             ShapeError: X not 2-D, y not one label per row of X.
             TypeError: non-numeric X or y.
         """
-        X = as_features("Perceptron.fit", X, np.float64)
+        X = as_features("Perceptron.fit", X, np.float64, ndim=2)
         y = _binary_labels("Perceptron.fit", y, len(X)).astype(np.int64)
         rng = None if self.seed is None else as_rng(self.seed)
         eta = self.eta
@@ -100,9 +100,9 @@ class Perceptron:
         self.w_, self.theta_, self.n_epochs_ = w, float(theta), len(self.errors_)
         if self.errors_[-1]:
             warnings.warn(
-                f"Perceptron: did not converge in {_count(self.max_epochs, 'epoch')} ({self.errors_[-1]} of "
-                f"{len(X)} samples still misclassified in the last one); the data may not be "
-                "linearly separable",
+                f"Perceptron: did not converge in {_count(self.max_epochs, 'epoch')} "
+                f"({self.errors_[-1]} of {len(X)} samples still misclassified in the last one); "
+                "the data may not be linearly separable",
                 ConvergenceWarning,
                 stacklevel=2,
             )
@@ -129,17 +129,18 @@ def _binary_labels(who, y, n):
     bad = (y != 0) & (y != 1)
     if bad.any():
         i = int(np.argmax(bad))
-        raise ValueError(f"{who}: expected labels 0 or 1, got {y[i]:g} at index {i}; "
-                         "map the two classes to 0 and 1 first (e.g. y = (labels == positive))")  # fmt: skip
+        raise ValueError(f"{who}: expected labels 0 or 1, got {y[i]:g} at index {i}; map the two "
+                         "classes to 0 and 1 first (e.g. y = (labels == positive))")  # fmt: skip
     return y
 
 
 def _features(who, X, n_features):
     """X as a float64 (samples, n_features) array, checked like the training data."""
-    X = as_features(who, X, np.float64)
+    X = as_features(who, X, np.float64, ndim=2)
     if X.shape[1] != n_features:
         raise ShapeError(
-            f"{who}: expected X with {n_features} features (as in fit), got {X.shape[1]} (shape {X.shape})"
+            f"{who}: expected X with {n_features} features (as in fit), got {X.shape[1]} "
+            f"(shape {X.shape})"
         )
     return X
 
@@ -148,7 +149,8 @@ def _check_fitted(model, attribute):
     """Raise if ``model`` has not been fitted (its ``attribute`` is missing)."""
     if not hasattr(model, attribute):
         name = type(model).__name__
-        raise NotFittedError(f"{name}: expected a fitted model, got an unfitted one; call fit(X, y) first")
+        raise NotFittedError(f"{name}: expected a fitted model, got an unfitted one; call "
+                             "fit(X, y) first")  # fmt: skip
 
 
 def _count(n, noun):
@@ -170,7 +172,6 @@ def _positive_int(who, name, value, allow_none=False):
     if value is None and allow_none:
         return None
     if not (isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1):
-        raise ValueError(
-            f"{who}: expected {name} to be a positive int{' or None' if allow_none else ''}, got {value!r}"
-        )
+        or_none = " or None" if allow_none else ""
+        raise ValueError(f"{who}: expected {name} to be a positive int{or_none}, got {value!r}")
     return int(value)

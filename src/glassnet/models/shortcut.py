@@ -3,6 +3,8 @@ earlier layers."""
 
 import numbers
 
+import numpy as np
+
 from .. import ops
 from ..backend import as_rng, default_dtype
 from ..errors import ShapeError
@@ -98,7 +100,8 @@ class ShortcutMLP(Module):
 
     def config(self):
         hidden_layer = self.layers[0].config() if self.hidden else None
-        return {"in_features": self.in_features, "hidden": list(self.hidden), "out_features": self.out_features,
+        return {"in_features": self.in_features, "hidden": list(self.hidden),
+                "out_features": self.out_features,
                 "activation": hidden_layer["activation"] if hidden_layer else None,
                 "output_activation": self.layers[-1].config()["activation"],
                 "dtype": str(self.layers[-1].W.dtype)}  # fmt: skip
@@ -113,6 +116,6 @@ def _as_list(hidden):
     """hidden as a list of widths: one int is one hidden layer."""
     if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
         return [hidden]
-    if isinstance(hidden, (list, tuple)):
+    if isinstance(hidden, (list, tuple)) or (isinstance(hidden, np.ndarray) and hidden.ndim == 1):
         return list(hidden)
     raise TypeError(f"ShortcutMLP: expected hidden as a list of positive ints, got {hidden!r}")

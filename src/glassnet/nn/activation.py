@@ -3,6 +3,9 @@
 Saturation rules for the diagnostics live here too, next to the function they describe.
 """
 
+import math
+import numbers
+
 from .. import ops
 from .module import Module, register
 
@@ -10,6 +13,25 @@ __all__ = [
     "Activation", "Step", "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softsign",
     "Softplus", "ELU", "GELU", "Maxout", "Softmax", "LogSoftmax", "get", "NAMES",
 ]  # fmt: skip
+
+
+def _real(who, name, value):
+    """``value`` as a Python float, refusing bools, non-numbers, NaN and inf."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{who}: expected {name} to be a finite number, got {value!r}")
+    return float(value)
+
+
+def _integer(who, name, value, minimum=None):
+    """``value`` as a Python int (>= ``minimum`` if given), refusing bools and non-integers."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or (minimum is not None and value < minimum)
+    ):
+        at_least = "" if minimum is None else f" >= {minimum}"
+        raise ValueError(f"{who}: expected {name} to be an integer{at_least}, got {value!r}")
+    return int(value)
 
 
 class Activation(Module):
@@ -80,7 +102,7 @@ class Sigmoid(Activation):
 
     def __init__(self, beta=1.0):
         super().__init__()
-        self.beta = beta
+        self.beta = _real("Sigmoid", "beta", beta)
 
     def forward(self, net):
         return ops.sigmoid(net, self.beta)
@@ -97,7 +119,7 @@ class LeakyReLU(Activation):
 
     def __init__(self, negative_slope=0.01):
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope = _real("LeakyReLU", "negative_slope", negative_slope)
 
     def forward(self, net):
         return ops.leaky_relu(net, self.negative_slope)
@@ -114,7 +136,7 @@ class ELU(Activation):
 
     def __init__(self, alpha=1.0):
         super().__init__()
-        self.alpha = alpha
+        self.alpha = _real("ELU", "alpha", alpha)
 
     def forward(self, net):
         return ops.elu(net, self.alpha)
@@ -125,13 +147,14 @@ class ELU(Activation):
 
 @register
 class Maxout(Activation):
-    """Maximum over consecutive groups of ``pieces`` inputs: (batch, units * pieces) -> (batch, units)."""
+    """Maximum over consecutive groups of ``pieces`` inputs:
+    (batch, units * pieces) -> (batch, units)."""
 
     name = "maxout"
 
     def __init__(self, pieces=2):
         super().__init__()
-        self.pieces = pieces
+        self.pieces = _integer("Maxout", "pieces", pieces, minimum=1)
 
     def forward(self, net):
         return ops.maxout(net, self.pieces)
@@ -148,7 +171,7 @@ class Softmax(Activation):
 
     def __init__(self, axis=-1):
         super().__init__()
-        self.axis = axis
+        self.axis = _integer(type(self).__name__, "axis", axis)
 
     def forward(self, net):
         return ops.softmax(net, self.axis)

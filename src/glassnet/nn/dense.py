@@ -1,5 +1,7 @@
 """The fully connected layer."""
 
+import numbers
+
 from .. import ops
 from ..backend import as_rng, default_dtype, xp
 from ..errors import ShapeError
@@ -30,19 +32,24 @@ class Dense(Module):
                  init="glorot_uniform", seed=None, dtype=None):  # fmt: skip
         super().__init__()
         for what, n in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
                 raise ValueError(f"Dense: expected {what} to be a positive int, got {n!r}")
-        self.in_features, self.out_features = in_features, out_features
+        self.in_features, self.out_features = int(in_features), int(out_features)
         self.init = initializers.get(init)
-        dtype = default_dtype() if dtype is None else dtype
-        self.W = Parameter(self.init((out_features, in_features), as_rng(seed), dtype))
-        self.b = Parameter(xp.zeros(out_features, dtype)) if bias else None
+        dtype = default_dtype() if dtype is None else xp.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Dense: expected a floating dtype for W and b, got {dtype}")
+        shape = (self.out_features, self.in_features)
+        self.W = Parameter(self.init(shape, as_rng(seed), dtype))
+        self.b = Parameter(xp.zeros(self.out_features, dtype)) if bias else None
         self.activation = activations.get(activation)
         self._net = None
 
     def forward(self, a_prev):
         if a_prev.shape[-1] != self.in_features:
-            raise ShapeError(f"{self!r}: expected input (batch, {self.in_features}), got {a_prev.shape}")
+            raise ShapeError(
+                f"{self!r}: expected input (batch, {self.in_features}), got {a_prev.shape}"
+            )
         net = ops.linear(a_prev, self.W, self.b)
         self._net = remember(net)
         return net if self.activation is None else self.activation(net)

@@ -8,6 +8,7 @@ norm after every backward pass.
 """
 
 import math
+import numbers
 
 from ..backend import xp
 from .activation import Activation, saturation
@@ -36,12 +37,17 @@ class Recorder:
     """
 
     def __init__(self, model, every=1):
-        self.model, self.every = model, every
+        if not callable(getattr(model, "named_modules", None)):
+            raise TypeError(f"Recorder: expected the model to watch (a Module), got {model!r}")
+        if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
+            raise ValueError(f"Recorder: expected every to be a positive integer, got {every!r}")
+        self.model, self.every = model, int(every)
         self.layers, self.grad_norms, self._handles, self._calls = {}, {}, [], {}
         for name, module in model.named_modules():
             if isinstance(module, (Dense, Activation)) and not _inside_dense(name, model):
-                self.layers[name or type(module).__name__] = {"mean": [], "std": [], "saturated": [], "delta_norm": []}
-                self._handles.append(module.register_forward_hook(self._hook(name or type(module).__name__)))
+                key = name or type(module).__name__
+                self.layers[key] = {"mean": [], "std": [], "saturated": [], "delta_norm": []}
+                self._handles.append(module.register_forward_hook(self._hook(key)))
         self.stop_training = False
 
     def _hook(self, name):

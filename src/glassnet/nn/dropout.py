@@ -25,10 +25,10 @@ class Dropout(Module):
         super().__init__()
         if isinstance(p, bool) or not (isinstance(p, numbers.Real) and 0.0 <= p < 1.0):
             raise ValueError(f"Dropout: expected p in [0, 1), got {p!r}")
-        self.p, self._rng = float(p), as_rng(seed)
+        self.p, self.rng = float(p), as_rng(seed)
 
     def forward(self, x):
-        return ops.dropout(x, self.p, self._rng, training=self.training)
+        return ops.dropout(x, self.p, self.rng, training=self.training)
 
     def config(self):
         return {"p": self.p}

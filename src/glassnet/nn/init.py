@@ -3,16 +3,63 @@
 For a dense weight W of shape (out, in): fan_in = in, fan_out = out.
 References: Glorot & Bengio (2010), eq. 16; He et al. (2015), eq. 10; LeCun et al.,
 "Efficient BackProp" (1998), sec. 4.6; the lectures' classic uniform(-0.1, 0.1) (deck 000).
+
+``allocation_budget`` bounds how many weights the initializers may draw inside a block:
+``glassnet.load`` builds a model from a file's description inside one, so that a small file
+cannot make glassnet allocate more than the arrays it holds (``reserve`` is the check).
 """
 
+import contextvars
 import math
+from contextlib import contextmanager
 
 from ..backend import as_rng, default_dtype
 
 __all__ = [
     "Initializer", "Uniform", "Normal", "GlorotUniform", "GlorotNormal", "HeUniform",
     "HeNormal", "LecunUniform", "LecunNormal", "Zeros", "Constant", "get", "NAMES",
+    "allocation_budget", "reserve",
 ]  # fmt: skip
+
+_BUDGET = contextvars.ContextVar("allocation_budget", default=None)
+
+
+class _Budget:
+    __slots__ = ("error", "limit", "used")
+
+    def __init__(self, limit, error):
+        self.limit, self.used, self.error = limit, 0, error
+
+
+@contextmanager
+def allocation_budget(n_elements, error):
+    """Within the block, the initializers (and ``reserve``) may create ``n_elements`` weights
+    in all; the draw that would exceed it raises ``error(shape, declared, n_elements)`` (an
+    exception built by the caller, with ``declared`` the total so far) before allocating.
+
+    The budget is context-local (threads and async tasks each see their own) and an inner
+    block replaces an outer one until it ends.
+    """
+    token = _BUDGET.set(_Budget(n_elements, error))
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
+def reserve(shape):
+    """Count an array of ``shape`` against the active ``allocation_budget`` (none: no-op).
+
+    Every initializer calls it before it allocates; a layer that creates weights or buffers
+    without an initializer calls it first, so that loading a file stays bounded.
+    """
+    budget = _BUDGET.get()
+    if budget is None:
+        return
+    declared = budget.used + math.prod(shape)
+    if declared > budget.limit:
+        raise budget.error(tuple(shape), declared, budget.limit)
+    budget.used = declared
 
 
 def _fans(shape):
@@ -29,7 +76,9 @@ class Initializer:
 
     def __call__(self, shape, rng=None, dtype=None):
         dtype = default_dtype() if dtype is None else dtype
-        return self.sample(tuple(shape), as_rng(rng)).astype(dtype)
+        shape = tuple(shape)
+        reserve(shape)
+        return self.sample(shape, as_rng(rng)).astype(dtype)
 
     def config(self):
         """The name and arguments, JSON-able."""
@@ -81,14 +130,19 @@ def _snake(name):
 
 
 GlorotUniform = _scaled(
-    "GlorotUniform", "Glorot/Xavier: W ~ uniform(-r, r), r = sqrt(6 / (fan_in + fan_out)).", 1.0, "avg", "uniform"
+    "GlorotUniform", "Glorot/Xavier: W ~ uniform(-r, r), r = sqrt(6 / (fan_in + fan_out)).",
+    1.0, "avg", "uniform",
 )
 GlorotNormal = _scaled(
     "GlorotNormal", "Glorot/Xavier: W ~ normal(0, 2 / (fan_in + fan_out)).", 1.0, "avg", "normal"
 )
-HeUniform = _scaled("HeUniform", "He/Kaiming: W ~ uniform(-r, r), r = sqrt(6 / fan_in).", 2.0, "in", "uniform")
+HeUniform = _scaled(
+    "HeUniform", "He/Kaiming: W ~ uniform(-r, r), r = sqrt(6 / fan_in).", 2.0, "in", "uniform"
+)
 HeNormal = _scaled("HeNormal", "He/Kaiming: W ~ normal(0, 2 / fan_in).", 2.0, "in", "normal")
-LecunUniform = _scaled("LecunUniform", "LeCun: W ~ uniform(-r, r), r = sqrt(3 / fan_in).", 1.0, "in", "uniform")
+LecunUniform = _scaled(
+    "LecunUniform", "LeCun: W ~ uniform(-r, r), r = sqrt(3 / fan_in).", 1.0, "in", "uniform"
+)
 LecunNormal = _scaled("LecunNormal", "LeCun: W ~ normal(0, 1 / fan_in).", 1.0, "in", "normal")
 
 

@@ -171,7 +171,8 @@ NAMES = {
     ),
     "cross_entropy": LogitLoss(
         "cross_entropy", ops.cross_entropy, ops.softmax_cross_entropy, "softmax", "mean",
-        "Categorical cross-entropy per sample: on probabilities, or bound to a model on its logits.",
+        "Categorical cross-entropy per sample: on probabilities, or bound to a model on its "
+        "logits.",
     ),
 }  # fmt: skip
 

@@ -5,12 +5,15 @@ lists, tuples and dicts included; there is no registration ceremony. ``named_par
 yields dotted paths (``layers.0.W``) which are also the ``state_dict`` and file keys.
 """
 
+import numbers
 import weakref
 
 import numpy as np
 
 from ..autodiff import Tensor, no_grad
+from ..autodiff.tensor import HookHandle
 from ..backend import default_dtype, to_device, to_host, xp
+from ..errors import ShapeError
 
 __all__ = ["Parameter", "Module", "Sequential", "register", "remember", "recall", "REGISTRY"]
 
@@ -44,15 +47,6 @@ def _children(value, prefix):
             yield from _children(item, f"{prefix}.{key}")
 
 
-class _Handle:
-    def __init__(self, hooks, key):
-        self.hooks, self.key = hooks, key
-
-    def remove(self):
-        """Detach the hook."""
-        self.hooks.pop(self.key, None)
-
-
 class Module:
     """Base class of layers and networks.
 
@@ -65,7 +59,6 @@ class Module:
     def __init__(self):
         self.training = True
         self._forward_hooks = {}
-        self._hook_counter = 0
         self._buffer_names = ()
 
     def forward(self, *inputs):  # pragma: no cover - abstract
@@ -83,9 +76,7 @@ class Module:
     def register_forward_hook(self, fn):
         """Call ``fn(module, inputs, output)`` after every forward; a non-None result replaces
         the output. Returns a handle with ``remove()``."""
-        self._hook_counter += 1
-        self._forward_hooks[self._hook_counter] = fn
-        return _Handle(self._forward_hooks, self._hook_counter)
+        return HookHandle(self._forward_hooks, fn)
 
     # -- traversal -------------------------------------------------------------------------
     def _named_members(self):
@@ -193,16 +184,35 @@ class Module:
         """Outputs for ``X`` as a NumPy array: batched, in eval mode, without a graph.
 
         The mode the module was in is restored afterwards.
+
+        Args:
+            X: array-like or Tensor of real numbers, (samples, in_features) for a network whose
+                first layer is a Dense. An empty X gives an empty result, (0, outputs).
+            batch_size: samples per forward pass (only memory depends on it); None: all at once.
+        Returns:
+            the outputs, (samples, ...) in the module's dtype.
+        Raises:
+            ValueError: a batch_size that is not a positive integer or None; ragged X.
+            TypeError: X that is not real numbers. ShapeError: X of the wrong rank or width.
         """
-        X = _as_input(X, self.dtype)
+        who = f"{type(self).__name__}.predict"
+        if batch_size is not None and not _is_count(batch_size):
+            raise ValueError(f"{who}: expected batch_size to be a positive integer or None, got "
+                             f"{batch_size!r}")  # fmt: skip
+        X = _as_input(who, X, self.dtype)
+        _check_first_layer(who, self, X)
+        if X.ndim == 0:
+            raise ShapeError(f"{who}: expected X of shape (samples, ...), got a scalar")
+        size = max(len(X), 1) if batch_size is None else int(batch_size)
         was_training = self.training
         self.eval()
         try:
             with no_grad():
-                outs = [self(Tensor(X[i : i + batch_size])).data for i in range(0, len(X), batch_size)]
+                starts = range(0, len(X), size) or [0]  # an empty X runs once, for the shape
+                outs = [self(Tensor(X[i : i + size])).data for i in starts]
         finally:
             self.train(was_training)
-        return to_host(xp.concatenate(outs)) if outs else np.empty((0,))  # the public boundary
+        return to_host(xp.concatenate(outs))  # the public boundary
 
     def extra_repr(self):
         """Text inside the parentheses of ``repr``."""
@@ -224,13 +234,50 @@ def recall(kept):
     return kept() if type(kept) is weakref.ref else kept
 
 
-def _as_input(X, dtype):
+def _is_count(value):
+    """True for a positive integer, Python or NumPy (not a bool)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+
+
+def _as_input(who, X, dtype):
+    """X as an array of ``dtype`` on the device, with a first axis of samples."""
     if isinstance(X, Tensor):
         X = X.data
+    if not isinstance(X, xp.ndarray):
+        try:
+            X = np.asarray(X)
+        except ValueError as error:  # ragged nested lists
+            raise ValueError(f"{who}: expected X as a rectangular numeric array, got ragged "
+                             f"data ({error})") from None  # fmt: skip
+    if X.dtype.kind == "c":
+        raise TypeError(f"{who}: expected real numbers in X, got complex dtype {X.dtype}; pass "
+                        "X.real if the imaginary part can go")  # fmt: skip
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"{who}: expected numeric X, got dtype {X.dtype}")
     X = to_device(X)
-    if X.dtype != dtype:
-        X = X.astype(dtype)
-    return X
+    return X if X.dtype == dtype else X.astype(dtype)
+
+
+def _check_first_layer(who, model, X):
+    """Check X against the first layer of ``model`` that declares ``in_features`` (a Dense, a
+    ShortcutMLP): it takes X of shape (samples, in_features). A model without such a layer
+    (convolutions to come, a custom Module) takes X of any rank."""
+    for _, module in model.named_modules():
+        expected = getattr(module, "in_features", None)
+        if expected is None:
+            continue
+        if X.ndim != 2:
+            hint = "; pass one sample as X.reshape(1, -1)" if X.ndim == 1 else ""
+            raise ShapeError(
+                f"{who}: {module!r} (the first layer) expects X of shape (samples, {expected}), "
+                f"got a {X.ndim}-D array of shape {X.shape}{hint}"
+            )
+        if X.shape[-1] != expected:
+            raise ShapeError(
+                f"{who}: {module!r} (the first layer) expects {expected} features, got X with "
+                f"{X.shape[-1]} (shape {X.shape})"
+            )
+        return
 
 
 @register
@@ -243,7 +290,8 @@ class Sequential(Module):
             layers = tuple(layers[0])
         for i, layer in enumerate(layers):
             if not isinstance(layer, Module):
-                raise TypeError(f"Sequential: expected Module layers, got {type(layer).__name__} at position {i}")
+                raise TypeError(f"Sequential: expected Module layers, got {type(layer).__name__} "
+                                f"at position {i}")  # fmt: skip
         self.layers = list(layers)
 
     def forward(self, x):

@@ -25,12 +25,12 @@ class GaussianNoise(Module):
         super().__init__()
         if isinstance(std, bool) or not isinstance(std, (int, float)) or not std >= 0:
             raise ValueError(f"GaussianNoise: expected std >= 0, got {std!r}")
-        self.std, self._rng = float(std), as_rng(seed)
+        self.std, self.rng = float(std), as_rng(seed)
 
     def forward(self, x):
         if not self.training or self.std == 0.0:
             return x
-        noise = normal(self._rng, x.shape, x.dtype, self.std)  # on the device, as x is
+        noise = normal(self.rng, x.shape, x.dtype, self.std)  # on the device, as x is
         return ops.add(x, Tensor(noise))
 
     def config(self):

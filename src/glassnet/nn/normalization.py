@@ -36,7 +36,11 @@ class BatchNorm(Module):
 
     def __init__(self, num_features, *, momentum=0.1, eps=1e-5, dtype=None):
         super().__init__()
-        if not isinstance(num_features, int) or isinstance(num_features, bool) or num_features < 1:
+        if (
+            not isinstance(num_features, numbers.Integral)
+            or isinstance(num_features, bool)
+            or num_features < 1
+        ):
             raise ValueError(
                 f"BatchNorm: expected num_features to be a positive int, got {num_features!r}"
             )
@@ -46,12 +50,12 @@ class BatchNorm(Module):
             raise ValueError(f"BatchNorm: expected momentum in [0, 1], got {momentum!r}")
         if isinstance(eps, bool) or not (isinstance(eps, numbers.Real) and eps > 0):
             raise ValueError(f"BatchNorm: expected eps > 0, got {eps!r}")
-        self.num_features, self.momentum, self.eps = num_features, float(momentum), float(eps)
+        self.num_features, self.momentum, self.eps = int(num_features), float(momentum), float(eps)
         dtype = default_dtype() if dtype is None else xp.dtype(dtype)
-        self.gamma = Parameter(xp.ones(num_features, dtype))
-        self.beta = Parameter(xp.zeros(num_features, dtype))
-        self.running_mean = xp.zeros(num_features, dtype)
-        self.running_var = xp.ones(num_features, dtype)
+        self.gamma = Parameter(xp.ones(self.num_features, dtype))
+        self.beta = Parameter(xp.zeros(self.num_features, dtype))
+        self.running_mean = xp.zeros(self.num_features, dtype)
+        self.running_var = xp.ones(self.num_features, dtype)
         self._buffer_names = ("running_mean", "running_var")
 
     def forward(self, x):
@@ -66,7 +70,8 @@ class BatchNorm(Module):
                 "(call .eval() to use the running statistics)"
             )
         return ops.batch_norm(x, self.gamma, self.beta, self.running_mean, self.running_var,
-                              training=self.training, momentum=self.momentum, eps=self.eps)  # fmt: skip
+                              training=self.training, momentum=self.momentum,
+                              eps=self.eps)  # fmt: skip
 
     def config(self):
         return {"num_features": self.num_features, "momentum": self.momentum, "eps": self.eps,

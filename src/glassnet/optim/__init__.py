@@ -64,11 +64,13 @@ NAMES = {
     "lbfgs": _factory(LBFGS),
     "scg": lambda params, lr: SCG(params),
     "newton": _factory(Newton),
-    "lm": lambda params, lr: LevenbergMarquardt(params) if lr is None else LevenbergMarquardt(params, mu=lr),
+    "lm": lambda params, lr: (LevenbergMarquardt(params) if lr is None
+                              else LevenbergMarquardt(params, mu=lr)),  # fmt: skip
 }
 
 # The names of the methods defined on the whole training set (their classes set full_batch).
-FULL_BATCH = frozenset({"rprop+", "rprop-", "irprop+", "irprop-", "bfgs", "lbfgs", "scg", "newton", "lm"})
+FULL_BATCH = frozenset({"rprop+", "rprop-", "irprop+", "irprop-", "bfgs", "lbfgs", "scg", "newton",
+                        "lm"})  # fmt: skip
 
 
 def get(optimizer, params, lr=None):

@@ -151,7 +151,8 @@ class _QuasiNewton(Optimizer):
         self.last_search = None
 
     def update(self, w, g, state):
-        raise TypeError(f"{type(self).__name__} updates the whole weight vector: call step(closure)")
+        raise TypeError(f"{type(self).__name__} updates the whole weight vector: call "
+                        "step(closure)")  # fmt: skip
 
     def step(self, closure=None):
         """One quasi-Newton iteration (one line search); returns the loss at the start."""
@@ -253,7 +254,8 @@ class LBFGS(_QuasiNewton):
     def __init__(self, params, lr=1.0, history_size=10, c1=1e-4, c2=0.9, max_evals=25,
                  tolerance_grad=1e-10, weight_decay=0.0, *, flatten=True):  # fmt: skip
         super().__init__(params, lr, c1, c2, max_evals, tolerance_grad, weight_decay, flatten)
-        _check("LBFGS", "history_size >= 1 (an int)", history_size, lambda v: v == int(v) and v >= 1)
+        _check("LBFGS", "history_size >= 1 (an int)", history_size,
+               lambda v: v == int(v) and v >= 1)  # fmt: skip
         self.history_size = int(history_size)
 
     def _direction(self, g):
@@ -283,4 +285,5 @@ class LBFGS(_QuasiNewton):
             state["S"], state["Y"] = s[None, :], y[None, :]
 
     def __repr__(self):
-        return f"LBFGS(lr={self.lr}, history_size={self.history_size}, weight_decay={self.weight_decay})"
+        return (f"LBFGS(lr={self.lr}, history_size={self.history_size}, "
+                f"weight_decay={self.weight_decay})")  # fmt: skip

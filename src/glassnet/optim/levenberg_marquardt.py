@@ -54,13 +54,16 @@ class LevenbergMarquardt(Optimizer):
 
     def __init__(self, params, mu=1e-3, mu_increase=10.0, mu_decrease=0.1, mu_max=1e10,
                  mu_min=1e-20, *, flatten=True):  # fmt: skip
-        checks = (("mu", mu, mu > 0 if is_real(mu) else False),
+        real = is_real(mu)
+        checks = (("mu", mu, mu > 0 if real else False),
                   ("mu_increase", mu_increase, mu_increase > 1 if is_real(mu_increase) else False),
-                  ("mu_decrease", mu_decrease, 0 < mu_decrease < 1 if is_real(mu_decrease) else False),
-                  ("mu_max", mu_max, mu_max >= mu if is_real(mu_max) and is_real(mu) else False),
-                  ("mu_min", mu_min, 0 < mu_min <= mu if is_real(mu_min) and is_real(mu) else False))  # fmt: skip
-        expected = {"mu": "> 0", "mu_increase": "> 1", "mu_decrease": "in (0, 1)", "mu_max": ">= mu",
-                    "mu_min": "in (0, mu]"}  # fmt: skip
+                  ("mu_decrease", mu_decrease,
+                   0 < mu_decrease < 1 if is_real(mu_decrease) else False),
+                  ("mu_max", mu_max, mu_max >= mu if is_real(mu_max) and real else False),
+                  ("mu_min", mu_min,
+                   0 < mu_min <= mu if is_real(mu_min) and real else False))  # fmt: skip
+        expected = {"mu": "> 0", "mu_increase": "> 1", "mu_decrease": "in (0, 1)",
+                    "mu_max": ">= mu", "mu_min": "in (0, mu]"}  # fmt: skip
         for name, value, ok in checks:
             if not (ok and np.isfinite(value)):
                 raise ValueError(
@@ -77,8 +80,8 @@ class LevenbergMarquardt(Optimizer):
     def step(self, closure=None):
         """One LM iteration; returns the residuals at the weights it started from."""
         if closure is None:
-            raise ValueError("LevenbergMarquardt.step: expected a closure that returns the residuals "
-                             "e (samples, outputs), got None")  # fmt: skip
+            raise ValueError("LevenbergMarquardt.step: expected a closure that returns the "
+                             "residuals e (samples, outputs), got None")  # fmt: skip
         e = closure()
         J = residual_jacobian(e, self.params)
         r = e.data.astype(np.float64).ravel()
@@ -115,8 +118,8 @@ class LevenbergMarquardt(Optimizer):
         return bool(trial < error)
 
     def update(self, w, g, state):
-        raise TypeError("LevenbergMarquardt updates the whole weight vector from the residuals' Jacobian: "
-                        "call step(closure)")  # fmt: skip
+        raise TypeError("LevenbergMarquardt updates the whole weight vector from the residuals' "
+                        "Jacobian: call step(closure)")  # fmt: skip
 
     def __repr__(self):
         return (f"LevenbergMarquardt(mu={self.mu:g}, mu_increase={self.mu_increase:g}, "
@@ -203,15 +206,16 @@ def _dense_nodes(who, e, params, n):
             if iw is not None or ib is not None:
                 a_prev = inputs[0].data
                 if a_prev.ndim != 2 or len(a_prev) != n:
-                    raise ShapeError(f"{who}: expected Dense inputs of shape ({n}, features) (one row "
-                                     f"per sample), got {a_prev.shape}")  # fmt: skip
+                    raise ShapeError(f"{who}: expected Dense inputs of shape ({n}, features) "
+                                     f"(one row per sample), got {a_prev.shape}")  # fmt: skip
                 layers.append((tensor, a_prev, iw, ib))
         else:
             loose = inputs
         for parent in loose:
             if id(parent) in index:
-                raise ValueError(f"{who}: expected every parameter to enter the residuals as the W or "
-                                 f"b of a Dense layer (ops.linear), got one of shape {parent.shape} "
-                                 f"used by {type(op).__name__}; Levenberg-Marquardt builds its "
-                                 "Jacobian for Dense networks only")  # fmt: skip
+                raise ValueError(f"{who}: expected every parameter to enter the residuals as the "
+                                 f"W or b of a Dense layer (ops.linear), got one of shape "
+                                 f"{parent.shape} used by {type(op).__name__}; "
+                                 "Levenberg-Marquardt builds its Jacobian for Dense networks "
+                                 "only")  # fmt: skip
     return layers

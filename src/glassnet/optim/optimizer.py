@@ -136,9 +136,10 @@ class _Group:
                 w[...] = data
                 p.data = w
             elif not w.flags.writeable:  # the update writes through the buffer, past this flag
-                raise ValueError(f"{type(owner).__name__}.step: expected weights that no live graph has saved, "
-                                 f"got one of shape {w.shape}, read-only while a recorded op "
-                                 "keeps it; run backward (or drop the graph) first")  # fmt: skip
+                raise ValueError(f"{type(owner).__name__}.step: expected weights that no live "
+                                 f"graph has saved, got one of shape {w.shape}, read-only while "
+                                 "a recorded op keeps it; run backward (or drop the graph) "
+                                 "first")  # fmt: skip
             if p.grad is not g:
                 if p.grad is None:  # a backward that reached nothing here, or a reset
                     g.fill(0)

@@ -48,7 +48,8 @@ class SCG(Optimizer):
         _check("SCG", "sigma > 0", sigma, lambda v: v > 0)
         _check("SCG", "lambda_ > 0", lambda_, lambda v: v > 0)
         _check("SCG", "tolerance_grad >= 0", tolerance_grad, lambda v: v >= 0)
-        self.sigma, self.lambda_, self.tolerance_grad = float(sigma), float(lambda_), float(tolerance_grad)
+        self.sigma, self.lambda_ = float(sigma), float(lambda_)
+        self.tolerance_grad = float(tolerance_grad)
 
     def update(self, w, g, state):
         raise TypeError("SCG updates the whole weight vector: call step(closure)")

@@ -61,4 +61,5 @@ class SGD(Optimizer):
             w += dw
 
     def __repr__(self):
-        return f"SGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov}, weight_decay={self.weight_decay})"
+        return (f"SGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov}, "
+                f"weight_decay={self.weight_decay})")  # fmt: skip

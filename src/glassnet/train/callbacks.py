@@ -1,18 +1,28 @@
 """Callbacks: hooks into the training loop (progress display, early stopping).
 
-``fit`` sets ``callback.state`` (a ``TrainingState``) before ``on_train_begin``. A callback
-stops training by setting ``state.stop_training = True`` and, for the record, a short
-``state.stop_reason``. Every hook is optional; ``logs`` is a dict of floats.
+The Trainer (and so ``fit``) sets ``callback.state`` to itself (a ``TrainingState``) before
+``on_train_begin``. A callback stops training by setting ``state.stop_training = True`` and,
+for the record, a short ``state.stop_reason``. Every hook is optional; ``logs`` is a dict of
+floats. A callback with state that a resumed run needs lists it in ``state_attributes``.
 """
 
 import sys
 import time
 
-__all__ = ["Callback", "TrainingState", "History", "ProgressBar", "EpochLogger", "EarlyStopping"]
+import numpy as np
+
+__all__ = ["Callback", "TrainingState", "History", "ProgressBar", "EpochLogger", "EarlyStopping",
+           "monitor_sign"]  # fmt: skip
 
 
 class TrainingState:
-    """What callbacks may read and change while ``fit`` runs."""
+    """What callbacks may read and change while training runs (the Trainer is one).
+
+    Attributes: model, optimizer, history, epochs (the total ``fit`` aims at, None when epochs
+    are run one by one), n_batches (of the current epoch), X and y (its training data), epoch
+    (the current epoch's index; after it, the number completed), stop_training, stop_reason,
+    active_samples (an index array restricting the next epochs to those samples).
+    """
 
     def __init__(self, model, optimizer, history, epochs, n_batches, X=None, y=None):
         self.model, self.optimizer, self.history = model, optimizer, history
@@ -21,10 +31,46 @@ class TrainingState:
         self.active_samples = None  # an index array restricts the next epochs to those samples
 
 
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def monitor_sign(who, monitor, mode):
+    """+1 if smaller values of ``monitor`` are better, -1 if larger ones are ("auto": larger
+    for accuracy-like keys)."""
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"{who}: expected mode 'auto', 'min' or 'max', got {mode!r}")
+    if not isinstance(monitor, str):
+        raise TypeError(f"{who}: expected monitor as a log key such as 'val_loss', got {monitor!r}")
+    if mode == "auto":
+        mode = "max" if monitor.removeprefix("val_") == "accuracy" else "min"
+    return 1.0 if mode == "min" else -1.0
+
+
 class Callback:
-    """Base class; override the hooks you need."""
+    """Base class; override the hooks you need.
+
+    A callback whose attributes change during training and matter for what comes next names
+    them in ``state_attributes``; ``state_dict`` and ``load_state_dict`` then save and restore
+    them, and checkpoints keep them (numbers, strings, arrays, Generators, lists and dicts).
+    """
 
     state = None
+    state_attributes = ()
+
+    def state_dict(self):
+        """{name: value} of the ``state_attributes`` (arrays copied)."""
+        return {name: _copied(getattr(self, name, None)) for name in self.state_attributes}
+
+    def load_state_dict(self, state):
+        """Restore what ``state_dict`` returned; a Generator takes the saved state in place."""
+        for name in self.state_attributes:
+            value = state[name]
+            current = getattr(self, name, None)
+            if isinstance(current, np.random.Generator) and isinstance(value, np.random.Generator):
+                current.bit_generator.state = value.bit_generator.state
+            else:
+                setattr(self, name, _copied(value))
 
     def on_train_begin(self, logs=None):
         """Before the first epoch."""
@@ -45,6 +91,17 @@ class Callback:
         """After each batch's optimizer step, with {"loss": the batch loss}."""
 
 
+def _copied(value):
+    """A deep copy of arrays, lists and dicts; anything else as it is."""
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copied(v) for v in value]
+    if hasattr(value, "copy") and hasattr(value, "shape"):
+        return value.copy()
+    return value
+
+
 class History:
     """Per-epoch records of a training run, as Keras keeps them.
 
@@ -52,12 +109,14 @@ class History:
         history: {"loss": [...], "val_loss": [...], "<metric>": [...], "val_<metric>": [...]}.
         epoch: the epoch numbers recorded (0-based).
         stop_reason: None when all epochs ran, else a short text saying why training stopped.
+        diverged: True when training stopped because the loss or the weights became NaN or
+            inf (the weights whose loss was last finite were kept).
     """
 
-    def __init__(self, history=None, epoch=None, stop_reason=None):
+    def __init__(self, history=None, epoch=None, stop_reason=None, diverged=False):
         self.history = {} if history is None else history
         self.epoch = [] if epoch is None else epoch
-        self.stop_reason = stop_reason
+        self.stop_reason, self.diverged = stop_reason, diverged
 
     def record(self, epoch, logs):
         self.epoch.append(epoch)
@@ -66,15 +125,23 @@ class History:
 
     def to_dict(self):
         """A JSON-able dict (used by ``glassnet.save``)."""
-        return {"history": self.history, "epoch": self.epoch, "stop_reason": self.stop_reason}
+        return {"history": self.history, "epoch": self.epoch, "stop_reason": self.stop_reason,
+                "diverged": self.diverged}  # fmt: skip
 
     @classmethod
     def from_dict(cls, d):
-        """Inverse of ``to_dict``."""
-        return cls({k: list(v) for k, v in d["history"].items()}, list(d["epoch"]), d["stop_reason"])
+        """Inverse of ``to_dict`` (files from before ``diverged`` was kept read as False)."""
+        history = {k: list(v) for k, v in d["history"].items()}
+        return cls(history, list(d["epoch"]), d["stop_reason"], bool(d.get("diverged", False)))
 
     def __repr__(self):
-        return f"History(epochs={len(self.epoch)}, keys={list(self.history)}, stop_reason={self.stop_reason!r})"
+        return (f"History(epochs={len(self.epoch)}, keys={list(self.history)}, "
+                f"stop_reason={self.stop_reason!r})")  # fmt: skip
+
+
+def _of(epochs):
+    """"/N" when the number of epochs is known (fit), "" when epochs are run one by one."""
+    return "" if epochs is None else f"/{epochs}"
 
 
 def _format(logs):
@@ -93,7 +160,8 @@ class EpochLogger(Callback):
     def on_epoch_end(self, epoch, logs=None):
         stream = self.stream or sys.stdout
         seconds = time.perf_counter() - self._start
-        print(f"Epoch {epoch + 1}/{self.state.epochs} - {_format(logs)} - {seconds:.1f}s", file=stream, flush=True)
+        line = f"Epoch {epoch + 1}{_of(self.state.epochs)} - {_format(logs)} - {seconds:.1f}s"
+        print(line, file=stream, flush=True)
 
 
 class ProgressBar(EpochLogger):
@@ -111,7 +179,7 @@ class ProgressBar(EpochLogger):
             done = (batch + 1) / self.state.n_batches
             bar = "=" * int(done * self.width)
             stream = self.stream or sys.stdout
-            print(f"\rEpoch {self.state.epoch + 1}/{self.state.epochs} [{bar:<{self.width}}] "
+            print(f"\rEpoch {self.state.epoch + 1}{_of(self.state.epochs)} [{bar:<{self.width}}] "
                   f"loss {logs['loss']:.4f}", end="", file=stream, flush=True)  # fmt: skip
 
     def on_epoch_end(self, epoch, logs=None):
@@ -133,27 +201,27 @@ class EarlyStopping(Callback):
             patience then counts checkpoints. With 1 (default) every epoch is a checkpoint.
     """
 
-    def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, restore_best=True, mode="auto",
-                 checkpoint_every=1):  # fmt: skip
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"EarlyStopping: expected mode 'auto', 'min' or 'max', got {mode!r}")
-        if not (isinstance(patience, int) and patience >= 0):
+    state_attributes = ("best", "best_epoch", "best_state", "wait")
+
+    def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, restore_best=True,
+                 mode="auto", checkpoint_every=1):  # fmt: skip
+        self.sign = monitor_sign("EarlyStopping", monitor, mode)
+        if not (_is_int(patience) and patience >= 0):
             raise ValueError(f"EarlyStopping: expected patience >= 0, got {patience!r}")
-        if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1:
-            raise ValueError(f"EarlyStopping: expected checkpoint_every >= 1, got {checkpoint_every!r}")
-        self.monitor, self.patience, self.min_delta = monitor, patience, abs(min_delta)
+        if not (_is_int(checkpoint_every) and checkpoint_every >= 1):
+            raise ValueError(f"EarlyStopping: expected checkpoint_every >= 1, "
+                             f"got {checkpoint_every!r}")  # fmt: skip
+        self.monitor, self.patience, self.min_delta = monitor, int(patience), abs(float(min_delta))
         self.checkpoint_every = checkpoint_every
         self.restore_best = restore_best
-        if mode == "auto":
-            mode = "max" if monitor.removeprefix("val_") == "accuracy" else "min"
-        self.sign = 1.0 if mode == "min" else -1.0
 
     def on_train_begin(self, logs=None):
         self.best, self.best_epoch, self.best_state, self.wait = float("inf"), None, None, 0
 
     def on_epoch_end(self, epoch, logs=None):
         if self.monitor not in logs:
-            raise KeyError(f"EarlyStopping: expected '{self.monitor}' in the logs, got {sorted(logs)}; "
+            raise KeyError(f"EarlyStopping: expected '{self.monitor}' in the logs, "
+                           f"got {sorted(logs)}; "
                            "pass validation data to monitor a val_ quantity")  # fmt: skip
         if (epoch + 1) % self.checkpoint_every:
             return  # not a checkpoint
@@ -166,7 +234,8 @@ class EarlyStopping(Callback):
         self.wait += 1
         if self.wait >= self.patience:
             self.state.stop_training = True
-            unit = "epochs" if self.checkpoint_every == 1 else f"checkpoints (every {self.checkpoint_every} epochs)"
+            every = self.checkpoint_every
+            unit = "epochs" if every == 1 else f"checkpoints (every {every} epochs)"
             self.state.stop_reason = (
                 f"early stopping: {self.monitor} did not improve for {self.patience} {unit} "
                 f"(best at epoch {self.best_epoch + 1})"

@@ -11,6 +11,7 @@ the output.
 import numpy as np
 
 from ..backend import to_host
+from ..errors import ShapeError
 
 __all__ = ["accuracy", "zero_one", "mse", "mae", "get", "NAMES", "predicted_classes"]
 
@@ -33,7 +34,11 @@ def _true_classes(target):
 
 def accuracy(output, target, threshold=0.5):
     """Fraction of samples whose predicted class equals the target class."""
-    return float((predicted_classes(output, threshold) == _true_classes(target)).mean())
+    predicted, true = predicted_classes(output, threshold), _true_classes(target)
+    if predicted.shape != true.shape:
+        raise ShapeError(f"accuracy: expected output and target for the same samples, got output "
+                         f"{to_host(output).shape} and target {to_host(target).shape}")  # fmt: skip
+    return float((predicted == true).mean())
 
 
 def zero_one(output, target, threshold=0.5):
@@ -41,21 +46,23 @@ def zero_one(output, target, threshold=0.5):
     return 1.0 - accuracy(output, target, threshold)
 
 
-def _difference(output, target):
+def _difference(who, output, target):
     output, target = to_host(output), to_host(target)
-    target = target.reshape(output.shape) if target.size == output.size else target
-    return output - target
+    if target.size != output.size:  # broadcasting (n, 1) against (n,) would compare n^2 pairs
+        raise ShapeError(f"{who}: expected a target of the output's shape {output.shape}, got "
+                         f"{target.shape}")  # fmt: skip
+    return output - target.reshape(output.shape)
 
 
 def mse(output, target, threshold=None):
     """Mean squared error over all elements."""
-    d = _difference(output, target)
+    d = _difference("mse", output, target)
     return float((d * d).mean())
 
 
 def mae(output, target, threshold=None):
     """Mean absolute error over all elements."""
-    return float(np.abs(_difference(output, target)).mean())
+    return float(np.abs(_difference("mae", output, target)).mean())
 
 
 NAMES = {"accuracy": accuracy, "zero_one": zero_one, "mse": mse, "mae": mae}

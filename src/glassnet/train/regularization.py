@@ -22,12 +22,14 @@ Goodfellow, Bengio & Courville, Deep Learning (2016), 7.1.
 """
 
 import copy
+import math
 
 from .. import ops
 from ..backend import as_rng
 from ..nn import Dense
 from ..nn import loss as losses
 from .callbacks import Callback
+from .checks import is_real
 
 __all__ = ["penalized_weights", "WeightPenalty", "WeightNoise"]
 
@@ -55,10 +57,14 @@ class WeightPenalty:
         exclude_linear_output: spare the weights of a linear output layer (default False).
     """
 
-    def __init__(self, loss, model, l2=0.0, l1=0.0, include_biases=False, exclude_linear_output=False):
+    def __init__(self, loss, model, l2=0.0, l1=0.0, include_biases=False,
+                 exclude_linear_output=False):  # fmt: skip
         for name, value in (("l2", l2), ("l1", l1)):
-            if not value >= 0:
+            if not (is_real(value) and 0 <= value < math.inf):
                 raise ValueError(f"WeightPenalty: expected {name} >= 0, got {value!r}")
+        if not callable(getattr(model, "named_modules", None)):
+            raise TypeError(f"WeightPenalty: expected the model whose weights are penalised (a "
+                            f"Module) as the second argument, got {model!r}")  # fmt: skip
         self.base, self.l2, self.l1 = losses.get(loss), float(l2), float(l1)
         self.name = getattr(self.base, "name", None)  # fit treats targets as for the base loss
         self.reduction = getattr(self.base, "reduction", "mean")
@@ -110,8 +116,10 @@ class WeightNoise(Callback):
     synaptic weight noise during training", IEEE Trans. Neural Networks 5(5), 1994.
     """
 
+    state_attributes = ("rng",)
+
     def __init__(self, std, seed=None, include_biases=False):
-        if not std >= 0:
+        if not (is_real(std) and 0 <= std < math.inf):
             raise ValueError(f"WeightNoise: expected std >= 0, got {std!r}")
         self.std, self.rng, self.include_biases = float(std), as_rng(seed), include_biases
 

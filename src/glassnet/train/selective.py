@@ -25,11 +25,14 @@ class SelectiveDelta(Callback):
     propagation".
     """
 
+    state_attributes = ("remaining", "marked_counts")
+
     def __init__(self, threshold, epochs=5):
         if not threshold >= 0:
             raise ValueError(f"SelectiveDelta: expected threshold >= 0, got {threshold!r}")
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(f"SelectiveDelta: expected a positive number of epochs, got {epochs!r}")
+            raise ValueError(f"SelectiveDelta: expected a positive number of epochs, "
+                             f"got {epochs!r}")  # fmt: skip
         self.threshold, self.epochs = float(threshold), epochs
 
     def on_train_begin(self, logs=None):

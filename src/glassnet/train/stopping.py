@@ -11,8 +11,10 @@ but when?", in Neural Networks: Tricks of the Trade (1998), sec. 2.
 import numpy as np
 
 from .callbacks import Callback
+from .checks import is_integer, is_real
 
-__all__ = ["StoppingCriterion", "MaxEpochs", "ErrorBelow", "RelativeImprovementBelow", "WeightChangeBelow"]
+__all__ = ["StoppingCriterion", "MaxEpochs", "ErrorBelow", "RelativeImprovementBelow",
+           "WeightChangeBelow"]  # fmt: skip
 
 
 class StoppingCriterion(Callback):
@@ -30,18 +32,25 @@ class StoppingCriterion(Callback):
 
 
 def _threshold(who, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+    if not (is_real(value) and value >= 0):
         raise ValueError(f"{who}: expected a threshold >= 0, got {value!r}")
     return float(value)
+
+
+def _monitor(who, monitor):
+    if not isinstance(monitor, str):
+        raise TypeError(f"{who}: expected monitor to be the name of a logged value (e.g. 'loss'), "
+                        f"got {monitor!r}")  # fmt: skip
+    return monitor
 
 
 class MaxEpochs(StoppingCriterion):
     """Stop after ``n`` epochs (``fit``'s ``epochs`` is the same criterion, always on)."""
 
     def __init__(self, n):
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        if not (is_integer(n) and n >= 1):
             raise ValueError(f"MaxEpochs: expected a positive number of epochs, got {n!r}")
-        self.n = n
+        self.n = int(n)
 
     def check(self, epoch, logs):
         return f"maximal number of epochs reached ({self.n})" if epoch + 1 >= self.n else None
@@ -51,7 +60,8 @@ class ErrorBelow(StoppingCriterion):
     """Stop when the monitored error (the epoch's "loss" by default) is below ``threshold``."""
 
     def __init__(self, threshold, monitor="loss"):
-        self.threshold, self.monitor = _threshold("ErrorBelow", threshold), monitor
+        self.threshold = _threshold("ErrorBelow", threshold)
+        self.monitor = _monitor("ErrorBelow", monitor)
 
     def check(self, epoch, logs):
         value = _logged(self, logs)
@@ -64,8 +74,11 @@ class RelativeImprovementBelow(StoppingCriterion):
     """Stop when the relative improvement of the error, (E_old - E_new) / |E_old|, from one
     epoch to the next is below ``threshold`` (a rise counts as no improvement)."""
 
+    state_attributes = ("previous",)
+
     def __init__(self, threshold, monitor="loss"):
-        self.threshold, self.monitor = _threshold("RelativeImprovementBelow", threshold), monitor
+        self.threshold = _threshold("RelativeImprovementBelow", threshold)
+        self.monitor = _monitor("RelativeImprovementBelow", monitor)
         self.previous = None
 
     def on_train_begin(self, logs=None):
@@ -78,8 +91,8 @@ class RelativeImprovementBelow(StoppingCriterion):
             return None
         improvement = (previous - value) / abs(previous)
         if improvement < self.threshold:
-            return (f"relative improvement of {self.monitor} {improvement:.3g} below {self.threshold:g} "
-                    f"at epoch {epoch + 1}")  # fmt: skip
+            return (f"relative improvement of {self.monitor} {improvement:.3g} below "
+                    f"{self.threshold:g} at epoch {epoch + 1}")  # fmt: skip
         return None
 
 
@@ -94,13 +107,16 @@ class WeightChangeBelow(StoppingCriterion):
         self.before = [p.data.copy() for p in self.state.optimizer.params]
 
     def check(self, epoch, logs):
-        change = max(float(np.abs(p.data - w).max()) for p, w in zip(self.state.optimizer.params, self.before))
+        params = self.state.optimizer.params
+        change = max(float(np.abs(p.data - w).max()) for p, w in zip(params, self.before))
         if change < self.threshold:
-            return f"maximal weight change {change:.3g} below {self.threshold:g} at epoch {epoch + 1}"
+            return (f"maximal weight change {change:.3g} below {self.threshold:g} at epoch "
+                    f"{epoch + 1}")  # fmt: skip
         return None
 
 
 def _logged(criterion, logs):
     if criterion.monitor not in logs:
-        raise KeyError(f"{type(criterion).__name__}: expected '{criterion.monitor}' in the logs, got {sorted(logs)}")
+        raise KeyError(f"{type(criterion).__name__}: expected '{criterion.monitor}' in the logs, "
+                       f"got {sorted(logs)}")  # fmt: skip
     return logs[criterion.monitor]
