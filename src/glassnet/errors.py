@@ -1,6 +1,7 @@
 """Exceptions and warnings that glassnet raises."""
 
-__all__ = ["ShapeError", "GradcheckError", "ConvergenceWarning", "FileFormatError", "CheckpointError", "NotFittedError"]
+__all__ = ["ShapeError", "GradcheckError", "ConvergenceWarning", "FileFormatError",
+           "CheckpointError", "NotFittedError"]
 
 
 class ShapeError(ValueError):

@@ -322,16 +322,18 @@ def test_coefs_are_laid_out_as_in_mlpclassifier():
 
 def test_each_target_helper_name_means_one_thing():
     # the classifier encodes class indices, the regressor checks and converts y: two names
-    assert not hasattr(NeuralNetClassifier, "_targets") and not hasattr(NeuralNetRegressor, "_targets")
-    assert hasattr(NeuralNetClassifier, "_encode_targets") and hasattr(NeuralNetRegressor, "_check_targets")
+    assert not hasattr(NeuralNetClassifier, "_targets")
+    assert not hasattr(NeuralNetRegressor, "_targets")
+    assert hasattr(NeuralNetClassifier, "_encode_targets")
+    assert hasattr(NeuralNetRegressor, "_check_targets")
     assert not hasattr(NeuralNetRegressor, "_encode_targets")
     assert not hasattr(NeuralNetClassifier, "_check_targets")
 
 
 def test_regressor_names_targets_that_are_not_numbers():
     X = np.random.default_rng(0).normal(size=(10, 3))
-    with pytest.raises(ValueError, match=r"NeuralNetRegressor: expected numeric targets y, got dtype "
-                       r"<U1; a regressor fits numbers"):  # fmt: skip
+    with pytest.raises(ValueError, match=r"NeuralNetRegressor: expected numeric targets y, "
+                       r"got dtype <U1; a regressor fits numbers"):  # fmt: skip
         NeuralNetRegressor(max_iter=1).fit(X, np.array(["a", "b"] * 5))
 
 

@@ -234,7 +234,8 @@ def test_early_stopping_with_checkpoints_every_k_epochs_reverts_to_the_best_chec
     import glassnet as gn
     from glassnet.train import EarlyStopping
 
-    class Feed(gn.train.Callback):  # a made-up validation curve: best at epoch 5, but 4 and 6 are checkpoints
+    # a made-up validation curve: best at epoch 5, but 4 and 6 are checkpoints
+    class Feed(gn.train.Callback):
         curve = [5.0, 4.0, 3.0, 2.0, 1.0, 1.5, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0]
 
         def on_epoch_end(self, epoch, logs=None):
@@ -250,7 +251,10 @@ def test_early_stopping_with_checkpoints_every_k_epochs_reverts_to_the_best_chec
     # checkpoints at epochs 2, 4, 6, 8 (1-based): values 4, 2, 1.5, 3 -> the best is epoch 6 (1.5);
     # epochs 8 and 10 do not improve on it -> stop after epoch 10
     assert len(history.history["loss"]) == 10
-    assert "did not improve for 2 checkpoints (every 2 epochs) (best at epoch 6)" in history.stop_reason
+    assert (
+        "did not improve for 2 checkpoints (every 2 epochs) (best at epoch 6)"
+        in history.stop_reason
+    )
     assert model[0].b.data[0] == 5.0  # the weights tagged at epoch index 5 (epoch 6)
     with pytest.raises(ValueError, match="expected checkpoint_every >= 1, got 0"):
         EarlyStopping(checkpoint_every=0)

@@ -313,9 +313,13 @@ def test_bad_paths_get_clear_errors(tmp_path):
         save_checkpoint(trainer, tmp_path)
     with pytest.raises(FileNotFoundError, match="expected a file in an existing folder"):
         save_checkpoint(trainer, tmp_path / "missing" / "c.npz")
-    with pytest.raises(FileNotFoundError, match="ModelCheckpoint: expected a path in an existing folder"):
+    with pytest.raises(
+        FileNotFoundError, match="ModelCheckpoint: expected a path in an existing folder"
+    ):
         ModelCheckpoint(str(tmp_path / "missing" / "{epoch}.npz"))
-    with pytest.raises(TypeError, match="load_checkpoint: expected the path of a checkpoint file, got None"):
+    with pytest.raises(
+        TypeError, match="load_checkpoint: expected the path of a checkpoint file, got None"
+    ):
         trainer.load_checkpoint(None)
     with pytest.raises(FileNotFoundError, match="load_checkpoint: no such file"):
         trainer.load_checkpoint(tmp_path / "none.npz")

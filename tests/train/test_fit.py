@@ -578,11 +578,13 @@ def test_a_full_batch_method_refuses_mini_batches():
     X, y = _regression(n=20)
     net = _mlp()
     before = net.state_dict()
-    with pytest.raises(ValueError, match=r"_FullBatchSGD is a full-batch method.*batch_size=4 for 20 samples; pass batch_size=None"):
-        gn.fit(net, X, y, loss="mse", optimizer=_FullBatchSGD(net.parameters(), lr=0.1), batch_size=4, verbose=0)
+    with pytest.raises(ValueError, match=r"_FullBatchSGD is a full-batch method.*"
+                       r"batch_size=4 for 20 samples; pass batch_size=None"):
+        gn.fit(net, X, y, loss="mse", optimizer=_FullBatchSGD(net.parameters(), lr=0.1),
+               batch_size=4, verbose=0)
     assert all(np.array_equal(before[k], v) for k, v in net.state_dict().items())
-    history = gn.fit(net, X, y, loss="mse", optimizer=_FullBatchSGD(net.parameters(), lr=0.1), batch_size=None,
-                     epochs=3, verbose=0)  # fmt: skip
+    history = gn.fit(net, X, y, loss="mse", optimizer=_FullBatchSGD(net.parameters(), lr=0.1),
+                     batch_size=None, epochs=3, verbose=0)  # fmt: skip
     assert len(history.history["loss"]) == 3
 
 

@@ -302,7 +302,9 @@ def test_a_later_batch_of_the_same_shapes_still_gets_its_values_checked():
     trainer.step(X[:4], y[:4])  # shapes probed once
     with pytest.raises(ValueError, match="labels must be in 0..2"):
         trainer.step(X[4:8], np.array([0, 1, 7, 2]))
-    binary = Trainer(Sequential(Dense(2, 4, "tanh"), Dense(4, 1, "sigmoid")), "binary_cross_entropy")
+    binary = Trainer(
+        Sequential(Dense(2, 4, "tanh"), Dense(4, 1, "sigmoid")), "binary_cross_entropy"
+    )
     binary.step(X[:4], np.array([0.0, 1.0, 1.0, 0.0]))
     with pytest.raises(ValueError, match=r"expected targets in \[0, 1\]"):
         binary.step(X[:4], np.array([0.0, 5.0, 1.0, 0.0]))

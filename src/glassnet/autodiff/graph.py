@@ -80,10 +80,11 @@ class Op:
     gradient that reaches it later in the sweep is added to what the op wrote).
     ``saved_inputs`` narrows the guard to the inputs whose arrays forward keeps (``linear``
     keeps a_prev and W, not b). While a recorded op that saves arrays is alive, those arrays,
-    where they belong to leaf inputs (parameters, user inputs), are read-only: changing one in place before backward would make the gradient
-    wrong, so NumPy refuses the write ("assignment destination is read-only"), the way torch's
-    version counter refuses the backward. The guard is lifted when the op is released (after
-    backward, or when its graph is dropped).
+    where they belong to leaf inputs (parameters, user inputs), are read-only: changing one in
+    place before backward would make the gradient wrong, so NumPy refuses the write
+    ("assignment destination is read-only"), the way torch's version counter refuses the
+    backward. The guard is lifted when the op is released (after backward, or when its graph is
+    dropped).
     """
 
     needs = ()
@@ -243,7 +244,8 @@ class IndexedGrad:
     __slots__ = ("shape", "dtype", "index", "values", "basic")
 
     def __init__(self, shape, dtype, index, values, basic):
-        self.shape, self.dtype, self.index, self.values, self.basic = shape, dtype, index, values, basic
+        self.shape, self.dtype, self.index = shape, dtype, index
+        self.values, self.basic = values, basic
 
     def add_into(self, array):
         """array[index] += values (repeated indices add up)."""
@@ -379,7 +381,8 @@ def _park(sweeps):
 def _sweep(heap, leaves, retain_graph):
     """Run the ops' backward, newest first, until only leaves are waiting."""
     owned = set()  # ids of the arrays this sweep made and still holds: safe to add into
-    pop, push, indexed, freed, free = heapq.heappop, heapq.heappush, IndexedGrad, _FREED, not retain_graph
+    pop, push, indexed = heapq.heappop, heapq.heappush, IndexedGrad
+    freed, free = _FREED, not retain_graph
     while heap:
         tensor = pop(heap)[1]
         g = tensor._grad_in

@@ -29,8 +29,8 @@ class Tensor:
             lands there without a copy (``linear`` computes grad_W straight into it).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_buffer", "_op", "_hooks", "_grad_in", "_fitted",
-                 "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "grad_buffer", "_op", "_hooks", "_grad_in",
+                 "_fitted", "__weakref__")
     __array_priority__ = 1000  # numpy_array + tensor calls Tensor.__radd__
 
     def __init__(self, data, requires_grad=False):
@@ -126,7 +126,9 @@ class Tensor:
         handle whose ``remove()`` takes the hook away.
         """
         if not self.requires_grad:
-            raise RuntimeError("register_hook: expected a tensor that requires grad, got one that doesn't")
+            raise RuntimeError(
+                "register_hook: expected a tensor that requires grad, got one that doesn't"
+            )
         if self._hooks is None:
             self._hooks = {}
         return HookHandle(self._hooks, fn)

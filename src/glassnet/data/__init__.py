@@ -20,7 +20,7 @@ from .preprocessing import (
 from .toy import and_gate, blobs, circles, noisy_sine, or_gate, two_moons, two_spirals, xor
 
 __all__ = [
-    "AdditiveNoise", "Mixup", "MinMaxScaler", "Standardizer", "and_gate", "blobs", "circles", "from_one_hot", "load_mnist",
-    "mnist_subset_info", "noisy_sine", "one_hot", "or_gate", "train_test_split",
-    "train_val_test_split", "two_moons", "two_spirals", "xor",
+    "AdditiveNoise", "Mixup", "MinMaxScaler", "Standardizer", "and_gate", "blobs", "circles",
+    "from_one_hot", "load_mnist", "mnist_subset_info", "noisy_sine", "one_hot", "or_gate",
+    "train_test_split", "train_val_test_split", "two_moons", "two_spirals", "xor",
 ]  # fmt: skip

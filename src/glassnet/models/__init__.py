@@ -11,8 +11,8 @@ from .linear import Adaline, LinearRegression, LogisticRegression
 from .perceptron import Perceptron
 from .shortcut import ShortcutMLP
 
-__all__ = ["Adaline", "LinearRegression", "LogisticRegression", "NeuralNetClassifier", "NeuralNetRegressor",
-           "Perceptron", "ShortcutMLP"]  # fmt: skip
+__all__ = ["Adaline", "LinearRegression", "LogisticRegression", "NeuralNetClassifier",
+           "NeuralNetRegressor", "Perceptron", "ShortcutMLP"]  # fmt: skip
 
 _ESTIMATORS = ("NeuralNetClassifier", "NeuralNetRegressor")
 

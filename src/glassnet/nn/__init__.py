@@ -1,8 +1,10 @@
 """Networks: modules, layers, initializers and the diagnostics recorder."""
 
 from . import init
-from .activation import (ELU, GELU, Activation, Identity, LeakyReLU, LogSoftmax, Maxout,  # fmt: skip
-                         ReLU, Sigmoid, Softmax, Softplus, Softsign, Step, Tanh)
+from .activation import (  # fmt: skip
+    ELU, GELU, Activation, Identity, LeakyReLU, LogSoftmax, Maxout,
+    ReLU, Sigmoid, Softmax, Softplus, Softsign, Step, Tanh,
+)
 from .dense import Dense
 from .diagnostics import Recorder
 from .dropout import Dropout
@@ -11,7 +13,8 @@ from .normalization import BatchNorm
 from .noise import GaussianNoise
 
 __all__ = [
-    "Module", "Parameter", "Sequential", "Dense", "Dropout", "BatchNorm", "GaussianNoise", "Recorder", "init", "register",
-    "REGISTRY", "Activation", "Step", "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU",
-    "Softsign", "Softplus", "ELU", "GELU", "Maxout", "Softmax", "LogSoftmax",
+    "Module", "Parameter", "Sequential", "Dense", "Dropout", "BatchNorm", "GaussianNoise",
+    "Recorder", "init", "register", "REGISTRY", "Activation", "Step", "Identity", "Sigmoid",
+    "Tanh", "ReLU", "LeakyReLU", "Softsign", "Softplus", "ELU", "GELU", "Maxout", "Softmax",
+    "LogSoftmax",
 ]  # fmt: skip

@@ -1,4 +1,5 @@
-"""Activation functions a = f(net) and their derivatives, each backward as delta = grad_out * f'(net).
+"""Activation functions a = f(net) and their derivatives, each backward as
+delta = grad_out * f'(net).
 
 The elementwise ones state f'(net) once (``derivative``, see ops/_base.py); softmax, log-softmax
 and maxout mix the units and write their Jacobian products themselves. Integer inputs give
@@ -212,7 +213,8 @@ class Softmax(Op):
 
 
 class LogSoftmax(Op):
-    """a_k = net_k - log sum_j exp(net_j) (max-shifted).   grad_net = grad_out - softmax * sum(grad_out)."""
+    """a_k = net_k - log sum_j exp(net_j) (max-shifted).
+    grad_net = grad_out - softmax * sum(grad_out)."""
 
     saved_inputs = ()  # forward keeps only arrays it made
 

@@ -299,6 +299,7 @@ def minimum(a, b):
 
 
 def where(condition, a, b):
-    """Elements of ``a`` where ``condition`` holds, else of ``b`` (condition is not differentiated)."""
+    """Elements of ``a`` where ``condition`` holds, else of ``b`` (condition is not
+    differentiated)."""
     condition = condition.data if isinstance(condition, Tensor) else xp.asarray(condition)
     return Where.apply(*operands(a, b), condition=condition.astype(bool))

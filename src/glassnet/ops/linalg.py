@@ -20,7 +20,8 @@ class MatMul(Op):
     def backward(self, grad_out):
         a, b = self.a, self.b
         if a.ndim == 1 and b.ndim == 1:  # inner product: grad_out is a scalar
-            return (grad_out * b if self.needs[0] else None), (grad_out * a if self.needs[1] else None)
+            return ((grad_out * b if self.needs[0] else None),
+                    (grad_out * a if self.needs[1] else None))
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g = grad_out

@@ -204,7 +204,9 @@ def sse(output, target, reduction="sum"):
 def mse(output, target, reduction="mean"):
     """Mean squared error (torch's MSELoss): "mean" divides by the number of elements."""
     _check_reduction("mse", reduction)
-    return MeanSquaredError.apply(output, y=_target_like("mse", output, target), reduction=reduction)
+    return MeanSquaredError.apply(
+        output, y=_target_like("mse", output, target), reduction=reduction
+    )
 
 
 def l1(output, target, reduction="mean"):

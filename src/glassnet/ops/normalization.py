@@ -69,7 +69,8 @@ class BatchNorm(Op):
         # dy = gamma dx_hat + dgamma x_hat + dbeta
         x_hat, terms = self.x_hat, []
         if dx is not None:
-            dx_hat = dx - dx.mean(axis=0) - x_hat * (x_hat * dx).mean(axis=0) if self.training else dx
+            dx_hat = (dx - dx.mean(axis=0) - x_hat * (x_hat * dx).mean(axis=0)
+                      if self.training else dx)
             terms.append(self.gamma * self.inv_std * dx_hat)
         if dgamma is not None:
             terms.append(dgamma * x_hat)
@@ -147,11 +148,13 @@ def batch_norm(x, gamma, beta, running_mean=None, running_var=None, training=Tru
         )
     if not training and running_mean is None:
         raise ValueError(
-            "batch_norm: expected running_mean and running_var in eval mode (training=False), got None"
+            "batch_norm: expected running_mean and running_var in eval mode (training=False), "
+            "got None"
         )
     if not (isinstance(momentum, numbers.Real) and 0.0 <= momentum <= 1.0):
         raise ValueError(f"batch_norm: expected momentum in [0, 1], got {momentum!r}")
     if not (isinstance(eps, numbers.Real) and eps > 0):
         raise ValueError(f"batch_norm: expected eps > 0, got {eps!r}")
     return BatchNorm.apply(x, gamma, beta, running_mean=running_mean, running_var=running_var,
-                           training=bool(training), momentum=float(momentum), eps=float(eps))  # fmt: skip
+                           training=bool(training), momentum=float(momentum),
+                           eps=float(eps))  # fmt: skip

@@ -77,7 +77,8 @@ class Max(_Extremum):
     """c = max of a over axes.   grad_a = grad_out at the maximal elements, 0 elsewhere."""
 
     def forward(self, a, axis, keepdims):
-        self.a, self.shape, self.axes, self.keepdims = a, a.shape, normalize_axis(axis, a.ndim), keepdims
+        self.a, self.shape = a, a.shape
+        self.axes, self.keepdims = normalize_axis(axis, a.ndim), keepdims
         self.out = a.max(axis=self.axes, keepdims=keepdims)
         return self.out
 
@@ -86,7 +87,8 @@ class Min(_Extremum):
     """c = min of a over axes.   grad_a = grad_out at the minimal elements, 0 elsewhere."""
 
     def forward(self, a, axis, keepdims):
-        self.a, self.shape, self.axes, self.keepdims = a, a.shape, normalize_axis(axis, a.ndim), keepdims
+        self.a, self.shape = a, a.shape
+        self.axes, self.keepdims = normalize_axis(axis, a.ndim), keepdims
         self.out = a.min(axis=self.axes, keepdims=keepdims)
         return self.out
 

@@ -178,9 +178,13 @@ class _QuasiNewton(Optimizer):
             _, fa, ga = _evaluate(self, closure)
             return fa, float(ga @ p)
 
-        alpha, fa, da, evals, found = strong_wolfe(phi, f, d0, alpha1, self.c1, self.c2, self.max_evals)
+        alpha, fa, da, evals, found = strong_wolfe(
+            phi, f, d0, alpha1, self.c1, self.c2, self.max_evals
+        )
         self.t += 1
-        self.last_search = {"alpha": alpha, "f0": f, "d0": d0, "f": fa, "d": da, "evals": evals, "wolfe": found}
+        self.last_search = {
+            "alpha": alpha, "f0": f, "d0": d0, "f": fa, "d": da, "evals": evals, "wolfe": found,
+        }
         self._set_vector(x + alpha * p)
         if not found:  # keep the best point seen (maybe x itself) and restart the memory
             self._forget()
@@ -230,7 +234,8 @@ class BFGS(_QuasiNewton):
         H = state["H"]
         Hy = H @ y
         # (I - rho s y^T) H (I - rho y s^T) + rho s s^T, expanded (H symmetric):
-        state["H"] = H - rho * (np.outer(s, Hy) + np.outer(Hy, s)) + (rho * rho * float(y @ Hy) + rho) * np.outer(s, s)
+        state["H"] = (H - rho * (np.outer(s, Hy) + np.outer(Hy, s))
+                      + (rho * rho * float(y @ Hy) + rho) * np.outer(s, s))
 
 
 class LBFGS(_QuasiNewton):

@@ -16,7 +16,8 @@ class SCG(Optimizer):
         2. if success: sigma_k = sigma / |p|,  s = (E'(w + sigma_k p) - E'(w)) / sigma_k,
            delta = p^T s
         3. s += (lambda - lambda_bar) p,  delta += (lambda - lambda_bar) |p|^2
-        4. if delta <= 0:  s += (lambda - 2 delta / |p|^2) p,  lambda_bar = 2 (lambda - delta / |p|^2),
+        4. if delta <= 0:  s += (lambda - 2 delta / |p|^2) p,
+           lambda_bar = 2 (lambda - delta / |p|^2),
            delta = -delta + lambda |p|^2,  lambda = lambda_bar
         5. mu = p^T r,  alpha = mu / delta                       (r = -E'(w))
         6. Delta = 2 delta (E(w) - E(w + alpha p)) / mu^2
