@@ -2,7 +2,6 @@
 seeds, dtypes, closures, output layers and losses, and divergence."""
 
 import math
-import re
 import warnings
 
 import numpy as np
@@ -493,59 +492,7 @@ def test_output_target_mismatch_quotes_the_users_shapes():
 # -- divergence ----------------------------------------------------------------------------
 
 
-def test_a_diverging_run_stops_warns_and_keeps_finite_weights():
-    X, y = _regression(n=64)
-    net = _mlp(seed=13)
-    with np.errstate(all="ignore"), warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        history = gn.fit(
-            net,
-            X,
-            y,
-            loss="mse",
-            optimizer="sgd",
-            lr=1e6,
-            epochs=50,
-            batch_size=16,
-            verbose=0,
-            seed=0,
-        )
-        assert all(np.isfinite(p.data).all() for p in net.parameters())
-    runtime = [
-        w for w in caught if issubclass(w.category, RuntimeWarning) and "fit:" in str(w.message)
-    ]
-    assert len(runtime) == 1
-    message = str(runtime[0].message)
-    match = re.search(r"the loss became (nan|inf) at epoch (\d+), batch (\d+)", message)
-    assert match, message
-    epoch, batch = int(match.group(2)), int(match.group(3))
-    assert 1 <= epoch < 50 and 1 <= batch <= 4
-    assert (
-        history.stop_reason is not None and f"epoch {epoch}, batch {batch}" in history.stop_reason
-    )
-    assert len(history.history["loss"]) == epoch - 1  # the diverging epoch is not recorded
-
-
-def test_the_divergence_warning_points_at_the_callers_line():
-    X, y = _regression(n=64)
-    with np.errstate(all="ignore"), warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        gn.fit(
-            _mlp(seed=13),
-            X,
-            y,
-            loss="mse",
-            optimizer="sgd",
-            lr=1e6,
-            epochs=50,
-            batch_size=16,
-            verbose=0,
-            seed=0,
-        )
-    runtime = [
-        w for w in caught if issubclass(w.category, RuntimeWarning) and "fit:" in str(w.message)
-    ]
-    assert len(runtime) == 1 and runtime[0].filename == __file__
+# a diverging run, its warning and the weights it keeps: tests/train/test_trainer.py
 
 
 def test_divergence_in_the_last_step_still_leaves_finite_weights():

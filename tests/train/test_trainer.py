@@ -1,6 +1,7 @@
 """The Trainer: step and run_epoch equal the hand-written loop and fit, its public state, the
 optimizer it refuses, the arguments it checks, and keeping the last finite weights."""
 
+import re
 import warnings
 
 import numpy as np
@@ -254,7 +255,15 @@ def test_on_divergence_the_weights_of_the_last_finite_loss_are_kept():
     with np.errstate(all="ignore"):
         assert np.isfinite(model.predict(X)).all()
         assert np.isfinite(gn.evaluate(model, X, y, loss="mse")["loss"])
-    assert sum("fit: training stopped" in str(w.message) for w in caught) == 1
+    runtime = [w for w in caught
+               if issubclass(w.category, RuntimeWarning) and "fit:" in str(w.message)]  # fmt: skip
+    assert len(runtime) == 1 and runtime[0].filename == __file__  # at the caller's line
+    message = str(runtime[0].message)
+    match = re.search(r"the loss became (nan|inf) at epoch (\d+), batch (\d+)", message)
+    epoch, batch = int(match.group(2)), int(match.group(3))
+    assert 1 <= epoch < 50 and 1 <= batch <= 4
+    assert f"epoch {epoch}, batch {batch}" in history.stop_reason
+    assert len(history.history.get("loss", [])) == epoch - 1  # the diverging epoch: not recorded
 
 
 def test_a_diverging_step_returns_the_loss_and_restores_the_weights():
