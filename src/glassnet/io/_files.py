@@ -49,7 +49,7 @@ def write_npz_atomic(path, arrays, *, meta=None, meta_key=META_KEY):
 
     The members are stored uncompressed, one ``NAME.npy`` per array, plus ``meta_key`` (the
     JSON text of ``meta`` as uint8) unless ``meta`` is None; ``np.load`` reads the file too.
-    The data goes to a temporary file ``.NAME.XXXXXXXX.tmp`` next to ``path``, is flushed to
+    The data goes to a temporary file ``.NAME.<random>.tmp`` next to ``path``, is flushed to
     disk, then replaces ``path`` (a reader sees the old file or the new one, never half of
     one). The new file gets the mode any new file gets under the umask (0o666 & ~umask), or
     keeps the mode of the file it replaces. Temporary files of ``path`` that an interrupted
@@ -98,7 +98,7 @@ def write_npz_atomic(path, arrays, *, meta=None, meta_key=META_KEY):
 
 
 def _create_temporary(folder, name):
-    """(path, fd) of a new file ``.NAME.XXXXXXXX.tmp``, created with mode 0o666 & ~umask."""
+    """(path, fd) of a new file ``.NAME.<random>.tmp``, created with mode 0o666 & ~umask."""
     for _ in range(100):
         token = "".join(secrets.choice(_TEMP_NAME) for _ in range(8))
         temporary = folder / f".{name}.{token}.tmp"
@@ -120,7 +120,7 @@ def _mode_for(path):
 
 
 def _remove_stale_temporaries(folder, name):
-    """Remove ``.NAME.XXXXXXXX.tmp`` files in ``folder``: left by a write that was killed."""
+    """Remove ``.NAME.<random>.tmp`` files in ``folder``: left by a write that was killed."""
     pattern = re.compile(rf"\.{re.escape(name)}\.[{_TEMP_NAME}]{{8}}\.tmp")
     try:
         entries = list(os.scandir(folder if str(folder) else "."))
