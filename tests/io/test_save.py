@@ -374,6 +374,8 @@ SAMPLES = {  # constructor arguments of each registered class (default: none)
     "BatchNorm": {"num_features": 4},
     "ShortcutMLP": {"in_features": 2, "hidden": [3, 2], "out_features": 1},
     "GaussianNoise": {"std": 0.1},
+    "Residual": {"block": nn.Dense(3, 3)},
+    "Concat": {"branches": (nn.Dense(3, 2), nn.Dense(3, 1))},
 }
 
 
@@ -388,7 +390,8 @@ def test_every_registered_class_builds_within_what_the_file_holds(tmp_path, name
         module = nn.Sequential(nn.Dense(3, 2), nn.Dense(2, 2))
     else:
         try:
-            module = cls(**SAMPLES.get(name, {}))
+            arguments = dict(SAMPLES.get(name, {}))
+            module = cls(*arguments.pop("branches", ()), **arguments)
         except (TypeError, ValueError) as error:
             pytest.fail(f"add constructor arguments for {name} to SAMPLES ({error})")
     n = sum(array.size for array in module.state_dict().values())

@@ -10,6 +10,7 @@ from glassnet.nn import Dense, init
 EXPECTED_NAMES = {
     "uniform",
     "normal",
+    "torch_default",
     "glorot_uniform",
     "glorot_normal",
     "he_uniform",
@@ -130,3 +131,11 @@ def test_unknown_name_lists_valid_ones():
         assert name in str(info.value)
     with pytest.raises(ValueError, match=r"initializer 'xavier' is unknown"):
         Dense(3, 2, init="xavier")
+
+
+def test_torch_default_is_uniform_within_one_over_sqrt_fan_in():
+    # torch's kaiming_uniform_(a=sqrt(5)) for Linear and Conv weights: bound 1 / sqrt(fan_in)
+    W = init.get("torch_default")((64, 3, 5, 5), np.random.default_rng(0), np.float64)
+    bound = 1 / np.sqrt(3 * 25)
+    assert np.abs(W).max() <= bound and np.abs(W).max() > 0.99 * bound
+    assert abs(W.std() - bound / np.sqrt(3)) < 0.02 * bound

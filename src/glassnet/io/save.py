@@ -37,7 +37,17 @@ def describe(module):
                         "decorate the class with glassnet.nn.register")  # fmt: skip
     if isinstance(module, Sequential):
         return {"class": name, "layers": [describe(layer) for layer in module.layers]}
-    return {"class": name, "config": module.config()}
+    out = {"class": name, "config": module.config()}
+    if module.module_arguments:  # constructor arguments that are modules (Residual, Concat)
+        out["modules"] = {arg: _describe_argument(getattr(module, arg))
+                          for arg in module.module_arguments}  # fmt: skip
+    return out
+
+
+def _describe_argument(value):
+    if isinstance(value, (list, tuple)):
+        return [describe(v) for v in value]
+    return None if value is None else describe(value)
 
 
 def build(description, where="", *, _depth=0):
@@ -62,6 +72,18 @@ def build(description, where="", *, _depth=0):
     config = description.get("config", {})
     if cls is BatchNorm and _is_count(config.get("num_features")):
         reserve((4, config["num_features"]))  # gamma, beta and two buffers, not via nn.init
+    if cls.module_arguments:
+        modules = description.get("modules")
+        if not isinstance(modules, dict) or set(modules) != set(cls.module_arguments):
+            raise FileFormatError(f"load: expected the sub-modules {list(cls.module_arguments)} of "
+                                  f"{cls.__name__}, got {_short(modules)}{where}")  # fmt: skip
+
+        def rebuilt(value):
+            if isinstance(value, list):
+                return [build(d, where, _depth=_depth + 1) for d in value]
+            return None if value is None else build(value, where, _depth=_depth + 1)
+
+        return cls.from_config(config, {k: rebuilt(v) for k, v in modules.items()})
     return cls(**config)
 
 

@@ -5,6 +5,7 @@ from .activation import (  # fmt: skip
     ELU, GELU, Activation, Identity, LeakyReLU, LogSoftmax, Maxout,
     ReLU, Sigmoid, Softmax, Softplus, Softsign, Step, Tanh,
 )
+from .blocks import Concat, Residual
 from .dense import Dense
 from .diagnostics import Recorder
 from .dropout import Dropout
@@ -13,7 +14,8 @@ from .normalization import BatchNorm
 from .noise import GaussianNoise
 
 __all__ = [
-    "Module", "Parameter", "Sequential", "Dense", "Dropout", "BatchNorm", "GaussianNoise",
+    "Module", "Parameter", "Sequential", "Residual", "Concat", "Dense", "Dropout", "BatchNorm",
+    "GaussianNoise",
     "Recorder", "init", "register", "REGISTRY", "Activation", "Step", "Identity", "Sigmoid",
     "Tanh", "ReLU", "LeakyReLU", "Softsign", "Softplus", "ELU", "GELU", "Maxout", "Softmax",
     "LogSoftmax",

@@ -17,7 +17,7 @@ from ..backend import as_rng, default_dtype
 
 __all__ = [
     "Initializer", "Uniform", "Normal", "GlorotUniform", "GlorotNormal", "HeUniform",
-    "HeNormal", "LecunUniform", "LecunNormal", "Zeros", "Constant", "get", "NAMES",
+    "HeNormal", "LecunUniform", "LecunNormal", "TorchDefault", "Zeros", "Constant", "get", "NAMES",
     "allocation_budget", "reserve",
 ]  # fmt: skip
 
@@ -146,6 +146,18 @@ LecunUniform = _scaled(
 LecunNormal = _scaled("LecunNormal", "LeCun: W ~ normal(0, 1 / fan_in).", 1.0, "in", "normal")
 
 
+class TorchDefault(Initializer):
+    """PyTorch's default for Linear and Conv weights: W ~ uniform(-r, r), r = 1 / sqrt(fan_in)
+    (its kaiming_uniform_ with a = sqrt(5); fan_in = shape[1] * kernel size, as torch counts
+    it for transposed convolutions too)."""
+
+    name = "torch_default"
+
+    def sample(self, shape, rng):
+        r = 1.0 / math.sqrt(_fans(shape)[0])
+        return rng.uniform(-r, r, shape)
+
+
 class Constant(Initializer):
     """Every weight equals ``value``."""
 
@@ -173,7 +185,7 @@ class Zeros(Constant):
 
 
 _CLASSES = [Uniform, Normal, GlorotUniform, GlorotNormal, HeUniform, HeNormal,
-            LecunUniform, LecunNormal, Zeros, Constant]  # fmt: skip
+            LecunUniform, LecunNormal, TorchDefault, Zeros, Constant]  # fmt: skip
 NAMES = {cls.name: cls for cls in _CLASSES}
 
 

@@ -167,9 +167,17 @@ class Module:
         for target, value in pairs:
             target[...] = value
 
+    module_arguments = ()  # names of constructor arguments that are modules (saved as such)
+
     def config(self):
-        """Constructor arguments as JSON-able values (for saving); layers override this."""
+        """Constructor arguments as JSON-able values (for saving); layers override this. The
+        arguments named in ``module_arguments`` are left out: saving describes them itself."""
         return {}
+
+    @classmethod
+    def from_config(cls, config, modules):
+        """The module rebuilt from ``config()`` and its rebuilt ``module_arguments``."""
+        return cls(**config, **modules)
 
     def __getstate__(self):
         # pickling and copy.deepcopy: what a layer remembers of its latest forward stays behind
@@ -213,6 +221,68 @@ class Module:
         finally:
             self.train(was_training)
         return to_host(xp.concatenate(outs))  # the public boundary
+
+    def summary(self, input_shape, *, print_fn=print):
+        """Print, and return, each layer's output shape and parameter count for inputs of
+        ``input_shape`` (without the batch axis), as Keras's ``model.summary()``.
+
+        One sample of zeros runs through the model in eval mode without a graph; every layer
+        that holds no other module reports its output. A shape that cannot work fails here with
+        the layer's name, what it expected and what came.
+
+        Returns:
+            [{"name", "layer", "output_shape", "params"}, ...] in call order, output shapes
+            with None for the batch axis; the last line printed is the total of parameters.
+        """
+        if isinstance(input_shape, numbers.Integral) and not isinstance(input_shape, bool):
+            input_shape = (input_shape,)
+        if not isinstance(input_shape, (tuple, list)) or not all(_is_count(n) for n in input_shape):
+            raise ValueError(f"summary: expected input_shape as a tuple of positive ints without "
+                             f"the "
+                             f"batch axis, e.g. (1, 28, 28), got {input_shape!r}")  # fmt: skip
+        rows, handles, layers = [], [], []
+        for name, module in self.named_modules():  # a layer: holds parameters itself, or no modules
+            if "" in layers:
+                break  # the model itself is one layer
+            if any(name.startswith(f"{outer}.") for outer in layers):
+                continue  # inside a layer (a Dense's activation)
+            members = [v for _, v in module._named_members()]
+            holds = any(isinstance(v, Parameter) for v in members)
+            if holds or not any(isinstance(v, Module) for v in members):
+                layers.append(name)
+
+                def record(module, inputs, output, name=name):
+                    params = sum(p.size for _, p in module.named_parameters())
+                    rows.append({"name": name or type(module).__name__, "layer": repr(module),
+                                 "output_shape": (None, *output.shape[1:]),
+                                 "params": params})  # fmt: skip
+
+                handles.append(module.register_forward_hook(record))
+        was_training = self.training
+        self.eval()
+        try:
+            with no_grad():
+                self(Tensor(xp.zeros((1, *input_shape), self.dtype)))
+        except ShapeError:
+            raise
+        except (ValueError, IndexError) as error:
+            last = rows[-1] if rows else None
+            after = "at the first layer"
+            if last:
+                after = f"after {last['layer']} (output {last['output_shape']})"
+            raise ShapeError(f"summary: the input shape {tuple(input_shape)} fails {after}: "
+                             f"{error}") from None  # fmt: skip
+        finally:
+            self.train(was_training)
+            for handle in handles:
+                handle.remove()
+        total = sum(p.size for p in self.parameters())
+        width = max([len(r["name"]) for r in rows] + [5]) + 2
+        print_fn(f"{'Layer':<{width}}{'Output shape':<24}{'Params':>10}")
+        for r in rows:
+            print_fn(f"{r['name']:<{width}}{str(r['output_shape']):<24}{r['params']:>10,}")
+        print_fn(f"Total parameters: {total:,}")
+        return rows
 
     def extra_repr(self):
         """Text inside the parentheses of ``repr``."""
@@ -259,10 +329,20 @@ def _as_input(who, X, dtype):
 
 
 def _check_first_layer(who, model, X):
-    """Check X against the first layer of ``model`` that declares ``in_features`` (a Dense, a
-    ShortcutMLP): it takes X of shape (samples, in_features). A model without such a layer
-    (convolutions to come, a custom Module) takes X of any rank."""
+    """Check X against the first layer of ``model`` that declares what it takes: a
+    convolution's ``in_channels`` (X of shape (samples, in_channels, *spatial)), or
+    ``in_features`` (a Dense, a ShortcutMLP: X of shape (samples, in_features)). A model
+    without such a layer (a custom Module) takes X of any rank."""
     for _, module in model.named_modules():
+        channels = getattr(module, "in_channels", None)
+        if channels is not None:
+            rank = getattr(module, "n", 2) + 2
+            if X.ndim != rank or X.shape[1] != channels:
+                axes = "(samples, channels, " + ("length)" if rank == 3 else "height, width)")
+                raise ShapeError(f"{who}: {module!r} (the first layer) expects X of shape {axes} "
+                                 f"with "
+                                 f"{channels} channels, got shape {X.shape}")  # fmt: skip
+            return
         expected = getattr(module, "in_features", None)
         if expected is None:
             continue
