@@ -12,11 +12,12 @@ from .dropout import Dropout
 from .module import REGISTRY, Module, Parameter, Sequential, register
 from .normalization import BatchNorm
 from .noise import GaussianNoise
+from .torch_state import load_torch_state_dict
 
 __all__ = [
     "Module", "Parameter", "Sequential", "Residual", "Concat", "Dense", "Dropout", "BatchNorm",
     "GaussianNoise",
     "Recorder", "init", "register", "REGISTRY", "Activation", "Step", "Identity", "Sigmoid",
     "Tanh", "ReLU", "LeakyReLU", "Softsign", "Softplus", "ELU", "GELU", "Maxout", "Softmax",
-    "LogSoftmax",
+    "LogSoftmax", "load_torch_state_dict",
 ]  # fmt: skip
