@@ -20,8 +20,8 @@ def test_a_torch_mlp_with_batch_norm_ports_layer_by_layer(rng):
     with torch.no_grad():  # running statistics that are not the defaults
         theirs.train()(torch.as_tensor(rng.normal(size=(16, 5))))
     theirs.eval()
-    ours = nn.Sequential(nn.Dense(5, 8, dtype=np.float64), nn.BatchNorm(8, dtype=np.float64), nn.ReLU(),
-                         nn.Dense(8, 3, dtype=np.float64))  # fmt: skip
+    ours = nn.Sequential(nn.Dense(5, 8, dtype=np.float64), nn.BatchNorm(8, dtype=np.float64),
+                         nn.ReLU(), nn.Dense(8, 3, dtype=np.float64))  # fmt: skip
     assert nn.load_torch_state_dict(ours, _numpy_state(theirs)) is ours
     x = rng.normal(size=(6, 5))
     expected = theirs(torch.as_tensor(x)).detach().numpy()

@@ -64,7 +64,8 @@ def load_torch_state_dict(model, state):
         torch name glassnet has no counterpart for. ShapeError: an array of another shape.
     """
     if not isinstance(model, Module):
-        raise TypeError(f"load_torch_state_dict: expected a glassnet Module, got {type(model).__name__}")
+        raise TypeError(f"load_torch_state_dict: expected a glassnet Module, "
+                        f"got {type(model).__name__}")  # fmt: skip
     if not isinstance(state, dict):
         raise TypeError(f"load_torch_state_dict: expected a dict of arrays (a torch state_dict), "
                         f"got {type(state).__name__}")  # fmt: skip
