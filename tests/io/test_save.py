@@ -375,6 +375,12 @@ SAMPLES = {  # constructor arguments of each registered class (default: none)
     "ShortcutMLP": {"in_features": 2, "hidden": [3, 2], "out_features": 1},
     "GaussianNoise": {"std": 0.1},
     "Residual": {"block": nn.Dense(3, 3)},
+    "Conv1d": {"in_channels": 2, "out_channels": 3, "kernel_size": 3},
+    "Conv2d": {"in_channels": 2, "out_channels": 3, "kernel_size": 3},
+    "ConvTranspose2d": {"in_channels": 2, "out_channels": 3, "kernel_size": 3},
+    "BatchNorm2d": {"num_features": 4},
+    "MaxPool1d": {"kernel_size": 2}, "MaxPool2d": {"kernel_size": 2},
+    "AvgPool1d": {"kernel_size": 2}, "AvgPool2d": {"kernel_size": 2},
     "Concat": {"branches": (nn.Dense(3, 2), nn.Dense(3, 1))},
 }
 

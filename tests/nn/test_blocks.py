@@ -145,7 +145,7 @@ def test_summary_lists_layers_shapes_and_parameters():
         ("layers.2.block", (None, 8), 72),
         ("layers.3", (None, 3), 27),
     ]
-    assert lines[-1] == "Total parameters: 139" and lines[0].startswith("Layer")
+    assert lines[-1] == "Total parameters: 139" and lines[0].startswith("Layer (type)")
     assert model.training  # the mode is restored
 
 

@@ -566,12 +566,154 @@ SPECS = [
 ]  # fmt: skip
 
 
+# -- convolutions (ops/conv.py) ------------------------------------------------------------------
+# References: the definitions written as loops over output (or input) positions, independent of
+# the ops' im2col. Kernels are non-square and sizes odd where it costs nothing.
+
+
+def _conv_pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def _np_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """net[n, o, y, x] = sum_{c,i,j} w[o, c, i, j] x_pad[n, c_o, s y + d i, s x + d j] + b[o]."""
+    (sh, sw), (dh, dw) = _conv_pair(stride), _conv_pair(dilation)
+    kh, kw = w.shape[2:]
+    if padding == "same":  # torch: total d (k - 1), the odd one at the end
+        pads = [(t // 2, t - t // 2) for t in (dh * (kh - 1), dw * (kw - 1))]
+    else:
+        pads = [(p, p) for p in _conv_pair(0 if padding == "valid" else padding)]
+    xp_ = np.pad(x, [(0, 0), (0, 0), *pads])
+    ho = (xp_.shape[2] - dh * (kh - 1) - 1) // sh + 1
+    wo = (xp_.shape[3] - dw * (kw - 1) - 1) // sw + 1
+    cin, cout = w.shape[1], w.shape[0] // groups
+    out = np.zeros((x.shape[0], w.shape[0], ho, wo), x.dtype)
+    for g in range(groups):
+        wg = w[g * cout:(g + 1) * cout]
+        for y in range(ho):
+            for z in range(wo):
+                window = xp_[:, g * cin:(g + 1) * cin, y * sh:y * sh + dh * (kh - 1) + 1:dh,
+                             z * sw:z * sw + dw * (kw - 1) + 1:dw]
+                out[:, g * cout:(g + 1) * cout, y, z] = np.einsum("nchw,ochw->no", window, wg)
+    return out if b is None else out + b[:, None, None]
+
+
+def _np_conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    padding = padding if isinstance(padding, str) else (0, padding)  # one row, no padding
+    out = _np_conv2d(x[:, :, None], w[:, :, None], b, (1, stride), padding, (1, dilation), groups)
+    return out[:, :, 0]
+
+
+def _np_conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1,
+                         dilation=1):
+    """Each input pixel adds w times itself into its window: out[n, o, s y + d i - p, ...]."""
+    (sh, sw), (ph, pw), (eh, ew), (dh, dw) = map(_conv_pair, (stride, padding, output_padding,
+                                                        dilation))
+    n, cin_all, h, wd = x.shape
+    cin, cout = cin_all // groups, w.shape[1]
+    kh, kw = w.shape[2:]
+    ho = (h - 1) * sh - 2 * ph + dh * (kh - 1) + eh + 1
+    wo = (wd - 1) * sw - 2 * pw + dw * (kw - 1) + ew + 1
+    full = np.zeros((n, cout * groups, ho + 2 * ph + sh + dh * kh, wo + 2 * pw + sw + dw * kw),
+                    x.dtype)
+    for g in range(groups):
+        for y in range(h):
+            for z in range(wd):
+                pixel = x[:, g * cin:(g + 1) * cin, y, z]
+                for i in range(kh):
+                    for j in range(kw):
+                        full[:, g * cout:(g + 1) * cout, y * sh + dh * i, z * sw + dw * j] += (
+                            pixel @ w[g * cin:(g + 1) * cin, :, i, j])
+    out = full[:, :, ph:ph + ho, pw:pw + wo]
+    return out if b is None else out + b[:, None, None]
+
+
+def _conv_quiet(f):
+    """A torch oracle without torch's warning about 'same' with even kernels."""
+    def call(*args, **kwargs):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return f(*args, **kwargs)
+
+    return call
+
+
+SPECS += [
+    OpSpec("conv2d", ops.conv2d, ((2, 3, 5, 6), (4, 3, 3, 3), (4,)), _np_conv2d, F.conv2d),
+    OpSpec(
+        "conv2d_stride2_padding1_no_bias", ops.conv2d, ((2, 2, 7, 6), (3, 2, 3, 2)), _np_conv2d,
+        F.conv2d, kwargs={"stride": 2, "padding": 1},
+    ),
+    OpSpec(
+        "conv2d_dilation2_pair_padding_stride", ops.conv2d, ((1, 2, 7, 8), (2, 2, 3, 3), (2,)),
+        _np_conv2d, F.conv2d, kwargs={"dilation": 2, "padding": (2, 1), "stride": (1, 2)},
+    ),
+    OpSpec(
+        "conv2d_groups2", ops.conv2d, ((2, 4, 5, 5), (6, 2, 2, 3), (6,)), _np_conv2d, F.conv2d,
+        kwargs={"groups": 2, "stride": (2, 1)},
+    ),
+    OpSpec(
+        "conv2d_depthwise_same", ops.conv2d, ((2, 3, 5, 6), (6, 1, 3, 3), (6,)), _np_conv2d,
+        F.conv2d, kwargs={"groups": 3, "padding": "same"},
+    ),
+    OpSpec(
+        "conv2d_same_even_kernel_dilation", ops.conv2d, ((1, 2, 5, 4), (2, 2, 2, 4)),
+        _np_conv2d, _conv_quiet(F.conv2d), kwargs={"padding": "same", "dilation": (3, 1)},
+    ),
+    OpSpec(
+        "conv2d_padding_beyond_the_kernel", ops.conv2d, ((1, 2, 4, 3), (2, 2, 2, 2), (2,)),
+        _np_conv2d, F.conv2d, kwargs={"padding": 2},
+    ),
+    OpSpec(
+        "conv2d_valid", ops.conv2d, ((2, 2, 5, 5), (3, 2, 4, 2), (3,)), _np_conv2d, F.conv2d,
+        kwargs={"padding": "valid"},
+    ),
+    OpSpec("conv1d", ops.conv1d, ((2, 3, 7), (4, 3, 3), (4,)), _np_conv1d, F.conv1d),
+    OpSpec(
+        "conv1d_stride2_dilation2_groups2", ops.conv1d, ((2, 4, 9), (4, 2, 3)), _np_conv1d,
+        F.conv1d, kwargs={"stride": 2, "padding": 1, "dilation": 2, "groups": 2},
+    ),
+    OpSpec(
+        "conv1d_same_even_kernel", ops.conv1d, ((2, 2, 6), (3, 2, 4), (3,)), _np_conv1d,
+        _conv_quiet(F.conv1d), kwargs={"padding": "same"},
+    ),
+    OpSpec(
+        "conv_transpose2d", ops.conv_transpose2d, ((2, 3, 3, 4), (3, 2, 3, 3), (2,)),
+        _np_conv_transpose2d, F.conv_transpose2d,
+    ),
+    OpSpec(
+        "conv_transpose2d_stride2_output_padding", ops.conv_transpose2d,
+        ((2, 2, 3, 3), (2, 3, 3, 2), (3,)), _np_conv_transpose2d, F.conv_transpose2d,
+        kwargs={"stride": 2, "padding": 1, "output_padding": 1},
+    ),
+    OpSpec(
+        "conv_transpose2d_groups_dilation", ops.conv_transpose2d, ((1, 4, 3, 4), (4, 1, 2, 3)),
+        _np_conv_transpose2d, F.conv_transpose2d,
+        kwargs={"groups": 2, "dilation": (2, 1), "stride": (1, 2), "output_padding": 1},
+    ),
+    OpSpec(  # stride 1 and padding 1: the output has the input's size
+        "conv_transpose2d_padding_same_size", ops.conv_transpose2d,
+        ((2, 2, 4, 5), (2, 3, 3, 3)), _np_conv_transpose2d, F.conv_transpose2d,
+        kwargs={"padding": 1},
+    ),
+    OpSpec(
+        "conv_transpose2d_depthwise", ops.conv_transpose2d, ((2, 3, 3, 3), (3, 1, 3, 3), (3,)),
+        _np_conv_transpose2d, F.conv_transpose2d,
+        kwargs={"groups": 3, "stride": 2, "padding": (1, 0)},
+    ),
+]  # fmt: skip
+
+
 # ---- batch normalisation (ops/normalization.py) -----------------------------------------------
 
 
 def _np_batch_norm(x, gamma, beta, running_mean=None, running_var=None, training=True,
                    momentum=0.1, eps=1e-5):  # fmt: skip
-    mu, var = (x.mean(axis=0), x.var(axis=0)) if training else (running_mean, running_var)
+    axes, channel = (0, *range(2, x.ndim)), (-1,) + (1,) * (x.ndim - 2)  # NCHW: per channel
+    mu, var = (x.mean(axis=axes), x.var(axis=axes)) if training else (running_mean, running_var)
+    gamma, beta, mu, var = (v.reshape(channel) for v in (gamma, beta, mu, var))
     return gamma * (x - mu) / np.sqrt(var + eps) + beta
 
 
@@ -593,5 +735,236 @@ SPECS += [
     OpSpec(
         "batch_norm_eval", ops.batch_norm, ((5, 4), (4,), (4,)), _np_batch_norm, _torch_batch_norm,
         args=(_RUNNING_MEAN, _RUNNING_VAR), kwargs={"training": False},
+    ),
+    # per channel of (N, C, H, W) and (N, C, L): statistics over the batch and spatial axes
+    OpSpec(
+        "batch_norm_nchw", ops.batch_norm, ((3, 2, 2, 3), (2,), (2,)), _np_batch_norm,
+        _torch_batch_norm,
+    ),
+    OpSpec(
+        "batch_norm_ncl", ops.batch_norm, ((2, 3, 4), (3,), (3,)), _np_batch_norm,
+        _torch_batch_norm,
+    ),
+    OpSpec(
+        "batch_norm_nchw_one_sample", ops.batch_norm, ((1, 2, 2, 2), (2,), (2,)), _np_batch_norm,
+        _torch_batch_norm, kwargs={"eps": 0.1},
+    ),
+    OpSpec(
+        "batch_norm_nchw_eval", ops.batch_norm, ((2, 4, 2, 3), (4,), (4,)), _np_batch_norm,
+        _torch_batch_norm, args=(_RUNNING_MEAN, _RUNNING_VAR), kwargs={"training": False},
+    ),
+]  # fmt: skip
+
+
+# -- pooling, padding, resizing (ops/pool.py) ---------------------------------------------------
+
+
+def _tuple(value, d):
+    return (value,) * d if isinstance(value, int) else tuple(value)
+
+
+def _np_windows(x, d, kernel_size, stride, padding, fill):
+    """The windows of x padded with ``fill``: (..., OH, OW, kh, kw), by sliding_window_view."""
+    k, p = _tuple(kernel_size, d), _tuple(padding, d)
+    s = k if stride is None else _tuple(stride, d)
+    x = np.pad(x, [(0, 0)] * (x.ndim - d) + [(q, q) for q in p], constant_values=fill)
+    windows = np.lib.stride_tricks.sliding_window_view(x, k, axis=tuple(range(x.ndim - d, x.ndim)))
+    return windows[(Ellipsis, *(slice(None, None, step) for step in s), *(slice(None),) * d)]
+
+
+def _np_max_pool(d):
+    def max_pool(x, kernel_size, stride=None, padding=0):
+        windows = _np_windows(x, d, kernel_size, stride, padding, -np.inf)
+        return windows.max(axis=tuple(range(-d, 0)))
+
+    return max_pool
+
+
+def _np_avg_pool(d):
+    def avg_pool(x, kernel_size, stride=None, padding=0, count_include_pad=True):
+        axes = tuple(range(-d, 0))
+        total = _np_windows(x, d, kernel_size, stride, padding, 0.0).sum(axis=axes)
+        if count_include_pad:
+            return total / np.prod(_tuple(kernel_size, d))
+        ones = np.ones(x.shape[-d:])
+        return total / _np_windows(ones, d, kernel_size, stride, padding, 0.0).sum(axis=axes)
+
+    return avg_pool
+
+
+def _np_adaptive_avg_pool(d):
+    def adaptive_avg_pool(x, output_size):
+        size = x.shape[-d:]
+        out = tuple(n if m is None else m for n, m in zip(size, _tuple(output_size, d)))
+        a = np.empty(x.shape[:-d] + out)
+        for index in np.ndindex(*out):  # torch's bins: floor(i n / m) .. ceil((i + 1) n / m)
+            bins = tuple(slice(i * n // m, -(-(i + 1) * n // m))
+                         for i, n, m in zip(index, size, out))  # fmt: skip
+            a[(Ellipsis, *index)] = x[(Ellipsis, *bins)].mean(axis=tuple(range(-d, 0)))
+        return a
+
+    return adaptive_avg_pool
+
+
+def _np_upsample(x, size=None, scale_factor=None):
+    d = x.ndim - 2
+    if size is None:
+        factors = _tuple(scale_factor, d)
+    else:
+        factors = [m // n for m, n in zip(_tuple(size, d), x.shape[2:])]
+    for axis, f in zip(range(2, x.ndim), factors):
+        x = np.repeat(x, f, axis=axis)
+    return x
+
+
+def _np_pad(x, pad, mode="constant", value=0):
+    pairs = [(0, 0)] * (x.ndim - len(pad) // 2) + [
+        (pad[i], pad[i + 1]) for i in reversed(range(0, len(pad), 2))
+    ]
+    if mode == "reflect":
+        return np.pad(x, pairs, mode="reflect")
+    return np.pad(x, pairs, constant_values=value)
+
+
+def _np_flatten(x, start_dim=1, end_dim=-1):
+    end = end_dim % x.ndim
+    return x.reshape(x.shape[:start_dim] + (-1,) + x.shape[end + 1 :])
+
+
+def _dropout2d_shape(shape):
+    return tuple(shape[:2]) + (1,) * (len(shape) - 2)
+
+
+def _np_dropout2d(x, p, seed=None, training=True):
+    return x * _dropout_mask(_dropout2d_shape(x.shape), x.dtype, p, seed).astype(x.dtype)
+
+
+def _torch_dropout2d(x, p, seed=None, training=True):
+    mask = _dropout_mask(_dropout2d_shape(x.shape), np.float64, p, seed)
+    return x * T.as_tensor(mask)
+
+
+def _torch_upsample(x, **kwargs):
+    return F.interpolate(x, mode="nearest", **kwargs)
+
+
+SPECS += [
+    # max pooling: distinct values, so no window holds a tie (ties: tests/ops/test_pool.py)
+    OpSpec(
+        "max_pool2d_tiles", ops.max_pool2d, ((2, 3, 4, 6),), _np_max_pool(2), F.max_pool2d,
+        args=(2,), distinct=True,
+    ),
+    OpSpec(
+        "max_pool2d_k3_s2_pad1_odd", ops.max_pool2d, ((2, 2, 5, 7),), _np_max_pool(2),
+        F.max_pool2d, args=(3, 2, 1), distinct=True,
+    ),
+    OpSpec(
+        "max_pool2d_overlap_nonsquare", ops.max_pool2d, ((1, 2, 5, 6),), _np_max_pool(2),
+        F.max_pool2d, args=((3, 2), (1, 2), (1, 0)), distinct=True,
+    ),
+    OpSpec(
+        "max_pool2d_unbatched_stride1", ops.max_pool2d, ((2, 4, 5),), _np_max_pool(2),
+        F.max_pool2d, args=(2, 1), distinct=True,
+    ),
+    OpSpec(
+        "max_pool1d_tiles", ops.max_pool1d, ((2, 3, 6),), _np_max_pool(1), F.max_pool1d,
+        args=(2,), distinct=True,
+    ),
+    OpSpec(
+        "max_pool1d_k3_s2_pad1", ops.max_pool1d, ((2, 2, 7),), _np_max_pool(1), F.max_pool1d,
+        args=(3, 2, 1), distinct=True,
+    ),
+    # average pooling
+    OpSpec(
+        "avg_pool2d_tiles", ops.avg_pool2d, ((2, 3, 4, 6),), _np_avg_pool(2), F.avg_pool2d,
+        args=(2,),
+    ),
+    OpSpec(
+        "avg_pool2d_k3_s2_pad1_odd", ops.avg_pool2d, ((2, 2, 5, 7),), _np_avg_pool(2),
+        F.avg_pool2d, args=(3, 2, 1),
+    ),
+    OpSpec(
+        "avg_pool2d_overlap_exclude_pad", ops.avg_pool2d, ((1, 2, 5, 6),), _np_avg_pool(2),
+        F.avg_pool2d, args=((3, 2), (1, 2), (1, 1)), kwargs={"count_include_pad": False},
+    ),
+    OpSpec(
+        "avg_pool1d_k3_s2_pad1", ops.avg_pool1d, ((2, 2, 7),), _np_avg_pool(1), F.avg_pool1d,
+        args=(3, 2, 1),
+    ),
+    OpSpec(
+        "avg_pool1d_overlap_exclude_pad", ops.avg_pool1d, ((2, 2, 5),), _np_avg_pool(1),
+        F.avg_pool1d, args=(3, 1, 1), kwargs={"count_include_pad": False},
+    ),
+    # adaptive average pooling: divisible, torch's overlapping bins, None, global
+    OpSpec(
+        "adaptive_avg_pool2d_divisible", ops.adaptive_avg_pool2d, ((2, 2, 4, 6),),
+        _np_adaptive_avg_pool(2), F.adaptive_avg_pool2d, args=((2, 3),),
+    ),
+    OpSpec(
+        "adaptive_avg_pool2d_bins", ops.adaptive_avg_pool2d, ((1, 2, 5, 7),),
+        _np_adaptive_avg_pool(2), F.adaptive_avg_pool2d, args=((3, 4),),
+    ),
+    OpSpec(
+        "adaptive_avg_pool2d_keep_height", ops.adaptive_avg_pool2d, ((1, 2, 3, 5),),
+        _np_adaptive_avg_pool(2), F.adaptive_avg_pool2d, args=((None, 2),),
+    ),
+    OpSpec(
+        "adaptive_avg_pool2d_global", ops.adaptive_avg_pool2d, ((2, 3, 3, 4),),
+        _np_adaptive_avg_pool(2), F.adaptive_avg_pool2d, args=(1,),
+    ),
+    OpSpec(
+        "adaptive_avg_pool1d_bins", ops.adaptive_avg_pool1d, ((2, 2, 7),),
+        _np_adaptive_avg_pool(1), F.adaptive_avg_pool1d, args=(3,),
+    ),
+    # nearest-neighbour upsampling
+    OpSpec(
+        "upsample_scale2", ops.upsample, ((2, 2, 2, 3),), _np_upsample, _torch_upsample,
+        kwargs={"scale_factor": 2},
+    ),
+    OpSpec(
+        "upsample_nonsquare_size", ops.upsample, ((1, 2, 3, 2),), _np_upsample, _torch_upsample,
+        kwargs={"size": (6, 6)},
+    ),
+    OpSpec(
+        "upsample_1d", ops.upsample, ((2, 2, 3),), _np_upsample, _torch_upsample,
+        kwargs={"scale_factor": 3},
+    ),
+    # padding (torch's order: last axis first)
+    OpSpec(
+        "pad_constant", ops.pad, ((2, 2, 3, 4),), _np_pad, F.pad, args=((1, 2, 0, 1),),
+        kwargs={"value": 0.5},
+    ),
+    OpSpec("pad_constant_all_axes", ops.pad, ((3, 4),), _np_pad, F.pad, args=((1, 1, 2, 0),)),
+    OpSpec(
+        "pad_reflect_2d", ops.pad, ((2, 2, 4, 5),), _np_pad, F.pad, args=((2, 1, 3, 1),),
+        kwargs={"mode": "reflect"},
+    ),
+    OpSpec(
+        "pad_reflect_1d", ops.pad, ((2, 3, 5),), _np_pad, F.pad, args=((2, 4),),
+        kwargs={"mode": "reflect"},
+    ),
+    # flatten (a reshape; start_dim 1 by default, as nn.Flatten)
+    OpSpec(
+        "flatten", ops.flatten, ((2, 3, 2, 2),), _np_flatten, lambda x: T.flatten(x, 1),
+    ),
+    OpSpec(
+        "flatten_middle", ops.flatten, ((2, 3, 2, 2),), _np_flatten, T.flatten,
+        args=(1, 2),
+    ),
+    OpSpec(
+        "flatten_all", ops.flatten, ((2, 3, 2),), _np_flatten, T.flatten, kwargs={"start_dim": 0},
+    ),
+    # dropout of whole feature maps (a fixed seed makes it a deterministic function of x)
+    OpSpec(
+        "dropout2d", ops.dropout2d, ((3, 4, 2, 3),), _np_dropout2d, _torch_dropout2d,
+        kwargs={"p": 0.5, "seed": 0},
+    ),
+    OpSpec(
+        "dropout2d_ncl", ops.dropout2d, ((3, 4, 5),), _np_dropout2d, _torch_dropout2d,
+        kwargs={"p": 0.3, "seed": 1},
+    ),
+    OpSpec(
+        "dropout2d_eval", ops.dropout2d, ((2, 3, 2, 2),), lambda x, **kw: x, lambda x, **kw: x,
+        kwargs={"p": 0.5, "seed": 0, "training": False},
     ),
 ]  # fmt: skip

@@ -173,8 +173,10 @@ def _args(n=4, features=3):
 @pytest.mark.parametrize(
     "x_shape, gamma_shape, beta_shape, match",
     [
-        ((4,), (4,), (4,), r"batch_norm: expected x of shape \(batch, features\), got \(4,\)"),
-        ((2, 3, 4), (4,), (4,), r"expected x of shape \(batch, features\), got \(2, 3, 4\)"),
+        ((4,), (4,), (4,), r"batch_norm: expected x of shape \(batch, features\) or \(batch, "
+                           r"channels, \*spatial\), got \(4,\)"),
+        ((2, 3, 4), (4,), (4,), r"batch_norm: expected gamma of shape \(3,\), got \(4,\)"),
+        ((2, 3, 4, 4), (3,), (4,), r"batch_norm: expected beta of shape \(3,\), got \(4,\)"),
         ((4, 3), (4,), (3,), r"batch_norm: expected gamma of shape \(3,\), got \(4,\)"),
         ((4, 3), (3,), (1, 3), r"batch_norm: expected beta of shape \(3,\), got \(1, 3\)"),
     ],
@@ -201,8 +203,8 @@ def test_running_statistics_of_the_wrong_shape_or_kind():
 
 def test_a_batch_of_one_in_training_is_an_error_and_fine_in_eval():
     x, gamma, beta = _args(n=1)
-    message = (r"batch_norm: expected more than one sample .* got input of shape \(1, 3\); "
-               r"the variance over a batch of one sample is undefined")
+    message = (r"batch_norm: expected more than one value per feature in training, got input of "
+               r"shape \(1, 3\); the variance of a single value is undefined \(use eval mode\)")
     with pytest.raises(ValueError, match=message):
         ops.batch_norm(x, gamma, beta, np.zeros(3), np.ones(3))
     y = ops.batch_norm(x, gamma, beta, np.zeros(3), np.ones(3), training=False)
@@ -225,3 +227,79 @@ def test_eval_mode_needs_running_statistics_and_settings_are_checked():
         ops.batch_norm(x, gamma, beta, momentum=1.5)
     with pytest.raises(ValueError, match="batch_norm: expected eps > 0, got 0"):
         ops.batch_norm(x, gamma, beta, eps=0)
+
+
+# ---- per channel of (N, C, H, W) and (N, C, L) input ------------------------------------------
+
+
+def _channels_last(a):
+    """(N, C, *spatial) -> (N * prod(spatial), C): one row per value of each channel."""
+    return np.moveaxis(a, 1, -1).reshape(-1, a.shape[1])
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 2, 5), (2, 4, 3)])
+@pytest.mark.parametrize("training", [True, False])
+def test_channels_are_the_features_of_the_2d_op(rng, shape, training):
+    # NCHW batch norm is the 2-D op on the (N H W, C) matrix of the same values: outputs,
+    # gradients and running statistics alike
+    x = rng.normal(1.0, 2.0, shape)
+    gamma, beta = rng.uniform(0.5, 1.5, 4), rng.uniform(-1, 1, 4)
+    g = rng.uniform(-1, 1, shape)
+    running = [rng.normal(size=4), rng.uniform(0.5, 2, 4)]
+    running_2d = [r.copy() for r in running]
+    ours = _leaves(x, gamma, beta)
+    y = ops.batch_norm(*ours, *running, training=training, momentum=0.3)
+    y.backward(g)
+    flat = _leaves(_channels_last(x), gamma, beta)
+    y_2d = ops.batch_norm(*flat, *running_2d, training=training, momentum=0.3)
+    y_2d.backward(_channels_last(g))
+    np.testing.assert_allclose(_channels_last(y.data), y_2d.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(_channels_last(ours[0].grad), flat[0].grad, rtol=1e-10, atol=1e-12)
+    pairs = [(ours[1].grad, flat[1].grad), (ours[2].grad, flat[2].grad), *zip(running, running_2d)]
+    for a, b in pairs:
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_running_variance_counts_every_value_of_a_channel(rng):
+    # unbiased over n = N H W values per channel, as torch's BatchNorm2d
+    x = rng.normal(size=(2, 3, 2, 2))
+    running_mean, running_var = np.zeros(3), np.ones(3)
+    ops.batch_norm(*_leaves(x, np.ones(3), np.zeros(3)), running_mean, running_var, momentum=1.0)
+    np.testing.assert_allclose(running_mean, x.mean(axis=(0, 2, 3)), rtol=1e-12)
+    np.testing.assert_allclose(running_var, x.var(axis=(0, 2, 3), ddof=1), rtol=1e-12)
+
+
+def test_matches_torch_batchnorm2d_over_training_steps_then_eval(rng):
+    torch = require("torch")
+    channels, momentum = 3, 0.2
+    reference = torch.nn.BatchNorm2d(channels, momentum=momentum, dtype=torch.float64)
+    gamma, beta = rng.uniform(0.5, 1.5, channels), rng.uniform(-1, 1, channels)
+    with torch.no_grad():
+        reference.weight.copy_(torch.as_tensor(gamma))
+        reference.bias.copy_(torch.as_tensor(beta))
+    running = np.zeros(channels), np.ones(channels)
+    for step in range(3):
+        x = rng.normal(step, 1.0 + step, (2, channels, 3, 2))
+        g = rng.uniform(-1, 1, x.shape)
+        _compare_a_step_with_torch(torch, reference, x, g, gamma, beta, running, momentum=momentum)
+        for ours, theirs in zip(running, (reference.running_mean, reference.running_var)):
+            np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-10, atol=1e-12)
+    reference.eval()
+    x, g = rng.normal(size=(1, channels, 2, 2)), rng.uniform(-1, 1, (1, channels, 2, 2))
+    _compare_a_step_with_torch(torch, reference, x, g, gamma, beta, running, training=False)
+
+
+def test_nchw_float32_stays_float32(rng):
+    x = rng.normal(size=(2, 3, 2, 2)).astype(np.float32)
+    xs = _leaves(x, np.ones(3, np.float32), np.zeros(3, np.float32))
+    y = ops.batch_norm(*xs, np.zeros(3), np.ones(3))
+    y.backward(np.ones(y.shape, np.float32))
+    assert y.dtype == np.float32 and [t.grad.dtype for t in xs] == [np.float32] * 3
+
+
+def test_one_sample_with_spatial_axes_trains_one_value_per_channel_does_not():
+    gamma, beta = gn.tensor(np.ones(3)), gn.tensor(np.zeros(3))
+    x = gn.tensor(np.arange(12.0).reshape(1, 3, 2, 2))
+    assert ops.batch_norm(x, gamma, beta).shape == (1, 3, 2, 2)  # n = H W = 4 values
+    with pytest.raises(ValueError, match=r"more than one value per feature .* \(1, 3, 1, 1\)"):
+        ops.batch_norm(gn.tensor(np.ones((1, 3, 1, 1))), gamma, beta)

@@ -70,7 +70,7 @@ def build(description, where="", *, _depth=0):
     if cls is Sequential or issubclass(cls, Sequential):
         return cls(*[build(d, where, _depth=_depth + 1) for d in description["layers"]])
     config = description.get("config", {})
-    if cls is BatchNorm and _is_count(config.get("num_features")):
+    if issubclass(cls, BatchNorm) and _is_count(config.get("num_features")):
         reserve((4, config["num_features"]))  # gamma, beta and two buffers, not via nn.init
     if cls.module_arguments:
         modules = description.get("modules")

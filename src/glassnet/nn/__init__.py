@@ -6,11 +6,15 @@ from .activation import (  # fmt: skip
     ReLU, Sigmoid, Softmax, Softplus, Softsign, Step, Tanh,
 )
 from .blocks import Concat, Residual
+from .conv import (  # fmt: skip
+    AvgPool1d, AvgPool2d, Conv1d, Conv2d, ConvTranspose2d, Flatten, GlobalAvgPool2d, MaxPool1d,
+    MaxPool2d, Upsample,
+)
 from .dense import Dense
 from .diagnostics import Recorder
-from .dropout import Dropout
+from .dropout import Dropout, Dropout2d
 from .module import REGISTRY, Module, Parameter, Sequential, register
-from .normalization import BatchNorm
+from .normalization import BatchNorm, BatchNorm2d
 from .noise import GaussianNoise
 from .torch_state import load_torch_state_dict
 
@@ -19,5 +23,7 @@ __all__ = [
     "GaussianNoise",
     "Recorder", "init", "register", "REGISTRY", "Activation", "Step", "Identity", "Sigmoid",
     "Tanh", "ReLU", "LeakyReLU", "Softsign", "Softplus", "ELU", "GELU", "Maxout", "Softmax",
-    "LogSoftmax", "load_torch_state_dict",
+    "LogSoftmax", "load_torch_state_dict", "Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool1d",
+    "MaxPool2d", "AvgPool1d", "AvgPool2d", "GlobalAvgPool2d", "Upsample", "Flatten", "BatchNorm2d",
+    "Dropout2d",
 ]  # fmt: skip

@@ -4,9 +4,10 @@ import numbers
 
 from .. import ops
 from ..backend import as_rng
+from ..errors import ShapeError
 from .module import Module, register
 
-__all__ = ["Dropout"]
+__all__ = ["Dropout", "Dropout2d"]
 
 
 @register
@@ -35,3 +36,19 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}"
+
+
+@register
+class Dropout2d(Dropout):
+    """Dropout of whole feature maps: in training each channel of each sample is zeroed with
+    probability p and the others scaled by 1 / (1 - p) (neighbouring pixels are correlated,
+    so dropping single pixels regularises little). Shapes: (N, C, H, W) -> (N, C, H, W).
+    Reference: Tompson et al., "Efficient object localization using convolutional
+    networks", CVPR 2015.
+    """
+
+    def forward(self, x):
+        if x.ndim != 4:
+            raise ShapeError(f"{self!r}: expected input (batch, channels, height, width), "
+                             f"got {x.shape}")  # fmt: skip
+        return ops.dropout2d(x, self.p, self.rng, training=self.training)

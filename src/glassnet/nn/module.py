@@ -277,10 +277,11 @@ class Module:
             for handle in handles:
                 handle.remove()
         total = sum(p.size for p in self.parameters())
-        width = max([len(r["name"]) for r in rows] + [5]) + 2
-        print_fn(f"{'Layer':<{width}}{'Output shape':<24}{'Params':>10}")
-        for r in rows:
-            print_fn(f"{r['name']:<{width}}{str(r['output_shape']):<24}{r['params']:>10,}")
+        labels = [f"{r['name']} ({r['layer'].split('(')[0]})" for r in rows]
+        width = max([len(label) for label in labels] + [12]) + 2
+        print_fn(f"{'Layer (type)':<{width}}{'Output shape':<22}{'Params':>10}")
+        for label, r in zip(labels, rows):
+            print_fn(f"{label:<{width}}{str(r['output_shape']):<22}{r['params']:>10,}")
         print_fn(f"Total parameters: {total:,}")
         return rows
 

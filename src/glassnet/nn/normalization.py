@@ -7,7 +7,7 @@ from ..backend import default_dtype, xp
 from ..errors import ShapeError
 from .module import Module, Parameter, register
 
-__all__ = ["BatchNorm"]
+__all__ = ["BatchNorm", "BatchNorm2d"]
 
 
 @register
@@ -58,12 +58,14 @@ class BatchNorm(Module):
         self.running_var = xp.ones(self.num_features, dtype)
         self._buffer_names = ("running_mean", "running_var")
 
+    ranks = (2,)  # the input ranks it takes: (batch, features)
+    axes = "(batch, {})"
+
     def forward(self, x):
-        if x.ndim != 2 or x.shape[1] != self.num_features:
-            raise ShapeError(
-                f"{self!r}: expected input (batch, {self.num_features}), got {x.shape}"
-            )
-        if self.training and x.shape[0] < 2:
+        if x.ndim not in self.ranks or x.shape[1] != self.num_features:
+            expected = self.axes.format(self.num_features)
+            raise ShapeError(f"{self!r}: expected input {expected}, got {x.shape}")
+        if self.training and x.size // x.shape[1] < 2:  # one value per channel: no variance
             raise ValueError(
                 f"{self!r}: expected more than one sample per batch in training, got input of "
                 f"shape {x.shape}; the variance over a batch of one sample is undefined "
@@ -79,3 +81,19 @@ class BatchNorm(Module):
 
     def extra_repr(self):
         return f"{self.num_features}, momentum={self.momentum}, eps={self.eps}"
+
+
+@register
+class BatchNorm2d(BatchNorm):
+    """Batch normalisation of each channel of NCHW input (torch's BatchNorm2d): mu and var of
+    channel c are taken over the batch and every position, y = gamma_c (x - mu_c) /
+    sqrt(var_c + eps) + beta_c. Between a convolution and its activation:
+    ``Sequential(Conv2d(1, 32, 3, padding=1), BatchNorm2d(32), ReLU(), ...)``.
+
+    Args, parameters and buffers: as BatchNorm, with num_features the channels.
+    Shapes: (N, C, H, W) -> (N, C, H, W).
+    Reference: Ioffe & Szegedy (2015), section 3.2 (convolutional networks).
+    """
+
+    ranks = (4,)
+    axes = "(batch, {}, height, width)"

@@ -1,11 +1,13 @@
-"""Shape ops: reshape, transpose, indexing and slicing, concatenate, stack."""
+"""Shape ops: reshape, flatten, transpose, indexing and slicing, concatenate, stack."""
 
 import itertools
+import math
 
 from ..autodiff import IndexedGrad, Op, Tensor
 from ..backend import xp
+from ..errors import ShapeError
 
-__all__ = ["reshape", "transpose", "getitem", "concatenate", "stack"]
+__all__ = ["reshape", "flatten", "transpose", "getitem", "concatenate", "stack"]
 
 
 class Reshape(Op):
@@ -116,6 +118,27 @@ def reshape(a, *shape):
     """a with a new shape (one axis may be -1)."""
     shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     return Reshape.apply(a, shape=tuple(shape))
+
+
+def flatten(x, start_dim=1, end_dim=-1):
+    """x with the axes start_dim .. end_dim (inclusive; negative counts from the end) merged
+    into one, a ``reshape``: (N, C, H, W) -> (N, C H W) by default. torch.flatten's start_dim
+    defaults to 0; here it is 1, nn.Flatten's default, which keeps the batch axis.
+
+    Raises:
+        ShapeError: a dim outside x's axes, or start_dim after end_dim.
+    """
+    ndim = x.ndim
+    dims = (start_dim, end_dim)
+    if not all(isinstance(d, int) and not isinstance(d, bool) and -ndim <= d < ndim for d in dims):
+        raise ShapeError(f"flatten: expected start_dim and end_dim in [{-ndim}, {ndim - 1}] for "
+                         f"input of shape {x.shape}, got {start_dim!r} and {end_dim!r}")
+    start, end = start_dim % ndim, end_dim % ndim
+    if start > end:
+        raise ShapeError(f"flatten: expected start_dim no later than end_dim, got axes {start} "
+                         f"and {end} of input of shape {x.shape}")  # fmt: skip
+    shape = x.shape[:start] + (math.prod(x.shape[start : end + 1]),) + x.shape[end + 1 :]
+    return Reshape.apply(x, shape=shape)
 
 
 def transpose(a, axes=None):

@@ -1,0 +1,509 @@
+"""Convolutions, each one fused node: ``conv1d``, ``conv2d`` and ``conv_transpose2d``, with
+torch.nn.functional's arguments and semantics (a convolution here is a cross-correlation, as
+in torch: the kernel is not flipped).
+
+Notation (the lectures'): a_prev is the layer's input, net its output, delta = dE/dnet, and
+W, b its weights. For a kernel offset (i, j) and an output position (y, x) the window reads
+a_prev at (s_h y + d_h i - p_top, s_w x + d_w j - p_left): stride s, dilation d, padding p (zero
+outside the image).
+
+How it is computed. Inside an op the arrays are batch-last, (C, H, W, N): the public NCHW
+array is a transposed view of it, so the ops hand each other views and never transpose. A
+batch-last window (C, Ho, Wo, N) has rows of Wo * N contiguous elements (N for stride > 1),
+so copying the kh * kw windows of the padded input into the columns matrix A ("im2col":
+one row per (c, i, j), one column per (y, x, n)) is a few long copies, and the layer is then
+one matrix product, batched over the groups. The backward's scatter-add ("col2im") adds the
+kh * kw windows back in the same way; for stride 1 the delta propagation is instead the full
+correlation with the flipped kernel (im2col of delta and one product), where that is no more
+work. A hand-written NumPy LeNet-5 matched PyTorch on the CPU only with this layout (NCHW
+took 1.4x, issue 17). The windows are strided slices, one per kernel offset, rather than
+``as_strided``: the array module may be CuPy, whose namespace the ops share with NumPy only
+through the functions of ``xp``, and a slice copy per offset is as fast as one copy of a
+strided view.
+"""
+
+import numbers
+
+from ..autodiff import Op, Tensor
+from ..backend import xp
+from ..errors import ShapeError
+from ._util import add_tangents, as_tensor, cast, operands
+from .shape import reshape
+
+__all__ = ["conv1d", "conv2d", "conv_transpose2d"]
+
+
+# ---- geometry: where each kernel offset's window lies ------------------------------------------
+
+
+class _Geometry:
+    """The index arithmetic of one convolution, in batch-last arrays.
+
+    ``size``: the image (H, W) the windows are taken from (a conv's input, a transposed conv's
+    output); ``out``: the number of windows (Ho, Wo); ``pads``: ((top, bottom), (left, right)).
+    The padded image is (H + top + bottom, W + left + right); rows or columns of it that no
+    window reaches (torch's floor in the output size) are read by no one and get no gradient.
+    """
+
+    __slots__ = ("dilation", "groups", "kernel", "out", "padded", "pads", "size", "stride")
+
+    def __init__(self, kernel, stride, dilation, pads, groups, size, out):
+        self.kernel, self.stride, self.dilation = kernel, stride, dilation
+        self.pads, self.groups, self.size, self.out = pads, groups, size, out
+        self.padded = tuple(n + lo + hi for n, (lo, hi) in zip(size, pads))
+
+    def windows(self):
+        """(i, j, index): for each kernel offset, the index of its window (C, Ho, Wo, N) in the
+        padded batch-last image."""
+        (kh, kw), (sh, sw), (dh, dw), (ho, wo) = self.kernel, self.stride, self.dilation, self.out
+        for i in range(kh):
+            rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
+            for j in range(kw):
+                yield i, j, (slice(None), rows, slice(j * dw, j * dw + sw * (wo - 1) + 1, sw))
+
+    def interior(self):
+        """The index of the image inside its padded array."""
+        ((top, _), (left, _)), (h, w) = self.pads, self.size
+        return slice(None), slice(top, top + h), slice(left, left + w)
+
+    def pad(self, image):
+        """The batch-last image (C, H, W, N), zero-padded, as a C-contiguous array (``image``
+        itself when it is one already and there is no padding)."""
+        if self.padded == self.size:
+            return xp.ascontiguousarray(image)
+        c, n = image.shape[0], image.shape[-1]
+        padded = xp.zeros((c, *self.padded, n), image.dtype)
+        padded[self.interior()] = image
+        return padded
+
+    def im2col(self, padded):
+        """A = the windows of the padded image as rows (c, i, j) and columns (y, x, n):
+        shape (C * kh * kw, Ho * Wo * N)."""
+        c, n = padded.shape[0], padded.shape[-1]
+        cols = xp.empty((c, *self.kernel, *self.out, n), padded.dtype)
+        for i, j, window in self.windows():
+            cols[:, i, j] = padded[window]
+        return cols.reshape(c * self.kernel[0] * self.kernel[1], -1)
+
+    def col2im(self, cols, channels):
+        """The transpose of ``im2col``: each column's window added back into a zero image,
+        returned without its padding (a view of the padded sum): (C, H, W, N)."""
+        kh, kw = self.kernel
+        cols = cols.reshape(channels, kh, kw, *self.out, -1)
+        image = xp.zeros((channels, *self.padded, cols.shape[-1]), cols.dtype)
+        for i, j, window in self.windows():
+            image[window] += cols[:, i, j]
+        return image[self.interior()]
+
+    def flipped(self):
+        """For stride 1, the geometry of the full correlation with the flipped kernel that maps
+        an output-sized image (Ho, Wo) back to (H, W): delta padded by d (k - 1) - p_before
+        before and d (k - 1) - p_after after. None where that is not as cheap as col2im (a
+        larger input than output, as for 'valid') or needs negative padding."""
+        if self.stride != (1, 1) or self.size[0] * self.size[1] > self.out[0] * self.out[1]:
+            return None
+        pads = tuple((d * (k - 1) - lo, d * (k - 1) - hi)
+                     for k, d, (lo, hi) in zip(self.kernel, self.dilation, self.pads))
+        if min(min(p) for p in pads) < 0:
+            return None
+        return _Geometry(self.kernel, self.stride, self.dilation, pads, self.groups, self.out,
+                         self.size)  # fmt: skip
+
+    def transposed(self, d, w):
+        """The transposed map of the convolution with ``w`` (out, in / groups, kh, kw) on the
+        batch-last matrix d (out, Ho * Wo * N): col2im(W^T d) per group, (in, H, W, N). For
+        stride 1 (and no larger input than output) the same as the full correlation of d with
+        the flipped kernel: im2col and a product shaped as the forward's, which needs no
+        scatter-add and which OpenBLAS computes faster than W^T d (1.2x for the whole delta
+        propagation of a 32 -> 32 3x3 'same' layer at batch 64, one thread)."""
+        groups, n = self.groups, d.shape[-1] // (self.out[0] * self.out[1])
+        channels = w.shape[1] * groups
+        full = self.flipped()
+        if full is None:
+            cols = _product(_grouped(w, groups).transpose(0, 2, 1), d, groups, self.out[0])
+            return self.col2im(cols, channels)
+        flipped = w.reshape(groups, -1, *w.shape[1:])[..., ::-1, ::-1]
+        flipped = flipped.transpose(0, 2, 1, 3, 4).reshape(groups, w.shape[1], -1)
+        cols = full.im2col(full.pad(d.reshape(w.shape[0], *self.out, n)))
+        net = _product(flipped, cols, groups, self.size[0])
+        return net.reshape(channels, *self.size, n)
+
+
+def _batch_last(a):
+    """(N, C, H, W) -> the (C, H, W, N) view."""
+    return a.transpose(1, 2, 3, 0)
+
+
+def _nchw(a):
+    """(C, H, W, N) -> the (N, C, H, W) view."""
+    return a.transpose(3, 0, 1, 2)
+
+
+def _grouped(w, groups):
+    """A weight (out, in / groups, kh, kw) as per-group matrices (groups, out / groups, K)."""
+    return w.reshape(groups, w.shape[0] // groups, -1)
+
+
+def _blocks(rows, groups, m):
+    """How many blocks to take the columns in: one per image row where the short side of the
+    product is tiny (fewer than 8 filters, one group), else one. OpenBLAS multiplies a
+    (6, 25) matrix by 28 blocks of 1,792 columns 2-3x faster than by all 50,176 at once (LeNet-5's
+    first layer, 1 and 2 threads), but from 8 filters up the blocks are as fast or slower."""
+    return rows if groups == 1 and m < 8 else 1
+
+
+def _product(a, b, groups, rows):
+    """Per group g: a[g] @ b[g], where a is (groups, m, k) and b a matrix of groups * k rows
+    (the groups stacked) whose columns are image positions (y, x, n) of ``rows`` rows y; the
+    result is the matrix (groups * m, columns), from one matmul (batched over column blocks,
+    see ``_blocks``)."""
+    columns, rows = b.shape[-1], _blocks(rows, groups, a.shape[1])
+    if rows == 1:
+        return xp.matmul(a, b.reshape(groups, -1, columns)).reshape(-1, columns)
+    block = columns // rows
+    b = b.reshape(groups, -1, rows, block).transpose(0, 2, 1, 3)  # (groups, rows, k, block)
+    out = xp.empty((groups, a.shape[1], rows, block), b.dtype)
+    xp.matmul(a[:, None], b, out=out.transpose(0, 2, 1, 3))
+    return out.reshape(-1, columns)
+
+
+def _product_t(a, b, groups, rows):
+    """Per group g: a[g] @ b[g]^T for matrices a (groups * m, L) and b (groups * k, L) whose
+    columns are positions of ``rows`` image rows: the contraction over L, as (groups, m, k).
+    Written as (b a^T)^T, which OpenBLAS computes up to twice as fast for these shapes (a
+    short, wide result); blocks as in ``_product``, summed."""
+    columns = a.shape[-1]
+    rows = _blocks(rows, groups, a.shape[0] // groups)
+    block = columns // rows
+    a = a.reshape(groups, -1, rows, block).transpose(0, 2, 3, 1)  # (groups, rows, block, m)
+    b = b.reshape(groups, -1, rows, block).transpose(0, 2, 1, 3)  # (groups, rows, k, block)
+    return xp.matmul(b, a).sum(axis=1).transpose(0, 2, 1)
+
+
+def _matrix(a):
+    """A tensor (N, C, H, W) as the batch-last matrix (C, H * W * N) (a view when it already
+    is one in memory, as the output of a convolution and of elementwise ops on it are)."""
+    return _batch_last(a).reshape(a.shape[1], -1)
+
+
+# ---- the ops -----------------------------------------------------------------------------------
+
+
+class Conv2d(Op):
+    """2-D convolution of NCHW input (torch's conv2d: cross-correlation).
+
+        net[n, o, y, x] = sum over c, i, j of W[o, c, i, j] a_prev[n, c', s y + d i - p,
+                                                                  s x + d j - p] + b[o]
+                          (c' = c + (in / groups) * the group of o)
+    With A = im2col(a_prev) (rows (c, i, j), one column per window) it is one product per group:
+        forward:  net        = W A + b
+        backward: grad_W     = delta A^T          (the correlation of a_prev with delta)
+                  grad_b     = sum of delta over n, y, x
+                  delta_prev = col2im(W^T delta)  (the transposed convolution; for stride 1
+                               = the full correlation of delta with the flipped kernel)
+        jvp:      dnet       = W im2col(da_prev) + dW A + db
+    forward saves the padded input and A; backward frees A once grad_W has it, before it
+    propagates delta, and a second backward (retain_graph) rebuilds A from the input.
+    """
+
+    saved_inputs = (0, 1)  # the padded input may be a view of a_prev; W; not b
+
+    def forward(self, x, w, b=None, *, geometry):
+        g = self.geometry = geometry
+        self.image = g.pad(_batch_last(x))
+        self.cols = g.im2col(self.image)
+        self.w, self.out_shape = w, (x.shape[0], w.shape[0], *g.out)
+        return self._net(self.cols, w, b)
+
+    def _net(self, cols, w, b):
+        """W A (+ b) as NCHW (a view of the batch-last result)."""
+        g = self.geometry
+        net = _product(_grouped(w, g.groups), cols, g.groups, g.out[0])
+        if b is not None:
+            net += b[:, None]
+        n, o, ho, wo = self.out_shape
+        return _nchw(net.reshape(o, ho, wo, n))
+
+    def _a(self):
+        """A, saved or rebuilt from the saved input."""
+        return self.cols if self.cols is not None else self.geometry.im2col(self.image)
+
+    def backward(self, delta):
+        g, w, needs = self.geometry, self.w, self.needs
+        d = _matrix(delta)  # (out, Ho * Wo * N)
+        grad_w = grad_b = grad_x = None
+        if needs[1]:
+            grad_w = _product_t(d, self._a(), g.groups, g.out[0]).reshape(w.shape)
+        self.cols = None  # A is not needed any more: free it before delta is propagated
+        if len(needs) > 2 and needs[2]:
+            grad_b = d.sum(axis=1)
+        if needs[0]:
+            grad_x = _nchw(g.transposed(d, w))
+        return grad_x, grad_w, grad_b
+
+    def jvp(self, dx, dw, db=None):
+        g = self.geometry
+        terms = []
+        if dx is not None:
+            terms.append(self._net(g.im2col(g.pad(_batch_last(dx))), self.w, None))
+        if dw is not None:
+            terms.append(self._net(self._a(), dw, None))
+        if db is not None:
+            terms.append(xp.broadcast_to(db[:, None, None], self.out_shape))
+        return add_tangents(*terms)
+
+
+class Conv1d(Conv2d):
+    """1-D convolution of (N, C, L) input: conv2d of the (N, C, 1, L) image with the kernel
+    (out, in / groups, 1, k); the formulas are Conv2d's with one row."""
+
+    def forward(self, x, w, b=None, *, geometry):
+        net = super().forward(x[:, :, None], w[:, :, None], b, geometry=geometry)
+        return net[:, :, 0]
+
+    def backward(self, delta):
+        grad_x, grad_w, grad_b = super().backward(delta[:, :, None])
+        return (None if grad_x is None else grad_x[:, :, 0],
+                None if grad_w is None else grad_w[:, :, 0], grad_b)  # fmt: skip
+
+    def jvp(self, dx, dw, db=None):
+        return super().jvp(None if dx is None else dx[:, :, None],
+                           None if dw is None else dw[:, :, None], db)[:, :, 0]  # fmt: skip
+
+
+class ConvTranspose2d(Op):
+    """2-D transposed convolution of NCHW input (torch's conv_transpose2d): the map whose
+    matrix is the transpose of conv2d's, so its forward is conv2d's delta propagation. W has
+    shape (in, out / groups, kh, kw); stride, padding and dilation are those of the conv2d it
+    transposes, which maps the output (N, out, H_out, W_out) back to the input's size.
+
+        forward:  net        = col2im(W^T a_prev) + b     (per group; each input pixel adds
+                                                           W times itself into its window)
+        backward: delta_prev = W im2col(delta)        (conv2d of delta with W)
+                  grad_W     = a_prev im2col(delta)^T (the correlation of delta with a_prev)
+                  grad_b     = sum of delta over n, y, x
+        jvp:      dnet       = col2im(W^T da_prev) + col2im(dW^T a_prev) + db
+    forward saves the input as a batch-last matrix (a view when it is one) and W.
+    """
+
+    saved_inputs = (0, 1)
+
+    def forward(self, x, w, b=None, *, geometry):
+        self.geometry, self.w, self.x = geometry, w, _matrix(x)  # (in, H * W * N)
+        self.out_shape = (x.shape[0], w.shape[1] * geometry.groups, *geometry.size)
+        return self._net(self.x, w, b)
+
+    def _net(self, x, w, b):
+        """col2im(W^T x) (+ b) as NCHW."""
+        net = self.geometry.transposed(x, w)
+        if b is not None:
+            net += b[:, None, None, None]
+        return _nchw(net)
+
+    def backward(self, delta):
+        g, w, needs = self.geometry, self.w, self.needs
+        cols = g.im2col(g.pad(_batch_last(delta)))  # (out * kh * kw, H * W * N)
+        grad_x = grad_w = grad_b = None
+        if needs[0]:
+            grad_x = _product(_grouped(w, g.groups), cols, g.groups, g.out[0])
+            grad_x = _nchw(grad_x.reshape(w.shape[0], *g.out, delta.shape[0]))
+        if needs[1]:
+            grad_w = _product_t(self.x, cols, g.groups, g.out[0]).reshape(w.shape)
+        if len(needs) > 2 and needs[2]:
+            grad_b = delta.sum(axis=(0, 2, 3))
+        return grad_x, grad_w, grad_b
+
+    def jvp(self, dx, dw, db=None):
+        terms = []
+        if dx is not None:
+            terms.append(self._net(_matrix(dx), self.w, None))
+        if dw is not None:
+            terms.append(self._net(self.x, dw, None))
+        if db is not None:
+            terms.append(xp.broadcast_to(db[:, None, None], self.out_shape))
+        return add_tangents(*terms)
+
+
+# ---- argument checks (once, here: the ops trust their geometry) --------------------------------
+
+
+def _ints(name, value, n, caller, minimum):
+    """``value`` (an int or a sequence of n ints) as an n-tuple, each at least ``minimum``."""
+    if type(value) is int and value >= minimum:  # the common case, without the checks below
+        return (value,) * n
+    values = (value,) * n if isinstance(value, numbers.Integral) else value
+    try:
+        values = tuple(values)
+    except TypeError:
+        values = None
+    if (values is None or len(values) != n or isinstance(value, (str, bool))
+            or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                       for v in values)):  # fmt: skip
+        raise TypeError(f"{caller}: expected {name} as an int or a tuple of {n} ints, "
+                        f"got {value!r}")  # fmt: skip
+    if any(v < minimum for v in values):
+        kind = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{caller}: expected {name} to be {kind}, got {value!r}")
+    return tuple(int(v) for v in values)
+
+
+def _tensors(x, weight, bias):
+    """x, weight and bias as Tensors of one dtype (arrays become constants, as in linear)."""
+    if not isinstance(weight, Tensor) and not isinstance(x, Tensor):
+        raise TypeError(f"expected x or weight to be a Tensor, got {type(x).__name__} and "
+                        f"{type(weight).__name__}")  # fmt: skip
+    x, weight = operands(x, weight)
+    if bias is not None:
+        bias = cast(as_tensor(bias, weight), weight.data.dtype)
+    return x, weight, bias
+
+
+def _check_shapes(caller, x, weight, bias, groups, spatial, transposed):
+    """Ranks, channels and groups; returns (x with a batch axis, whether it had one, groups)."""
+    if weight.ndim != 2 + spatial:
+        layout = "(in, out / groups" if transposed else "(out, in / groups"
+        dims = ", kh, kw)" if spatial == 2 else ", k)"
+        raise ShapeError(f"{caller}: expected a weight of {2 + spatial} dims {layout}{dims}, "
+                         f"got shape {weight.shape}")  # fmt: skip
+    if x.ndim not in (1 + spatial, 2 + spatial):
+        names = "(N, C, H, W) or (C, H, W)" if spatial == 2 else "(N, C, L) or (C, L)"
+        raise ShapeError(f"{caller}: expected input of {2 + spatial} dims {names}, got shape "
+                         f"{x.shape}")  # fmt: skip
+    groups = _ints("groups", groups, 1, caller, 1)[0]
+    channels = x.shape[-1 - spatial]
+    if channels % groups:
+        raise ShapeError(f"{caller}: expected input channels divisible by groups={groups}, got "
+                         f"{channels} channels (input shape {x.shape})")  # fmt: skip
+    if transposed:
+        if weight.shape[0] != channels:
+            raise ShapeError(f"{caller}: expected a weight (in={channels}, out / groups, ...) for "
+                             f"input of {channels} channels, got weight shape {weight.shape}")
+        out = weight.shape[1] * groups
+    else:
+        if weight.shape[0] % groups:
+            raise ShapeError(f"{caller}: expected out channels (weight.shape[0]) divisible by "
+                             f"groups={groups}, got weight shape {weight.shape}")  # fmt: skip
+        if weight.shape[1] * groups != channels:
+            raise ShapeError(f"{caller}: expected weight.shape[1] * groups = input channels "
+                             f"({channels}), got weight shape {weight.shape} with "
+                             f"groups={groups}")  # fmt: skip
+        out = weight.shape[0]
+    if bias is not None and bias.shape != (out,):
+        raise ShapeError(f"{caller}: expected a bias of shape ({out},), got {bias.shape}")
+    batched = x.ndim == 2 + spatial
+    return (x if batched else reshape(x, (1, *x.shape))), batched, groups
+
+
+def _padding(caller, padding, kernel, stride, dilation, n):
+    """torch's padding: an int or n ints (both sides), 'valid' (none) or 'same' (output size =
+    input size, stride 1 only; an odd total puts the extra row at the end, as torch does)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * n
+        if padding != "same":
+            raise ValueError(f"{caller}: expected padding 'same', 'valid', an int or a tuple of "
+                             f"{n} ints, got {padding!r}")  # fmt: skip
+        if any(s != 1 for s in stride):
+            raise ValueError(f"{caller}: padding='same' needs stride 1 (as in torch), got "
+                             f"stride={stride if n > 1 else stride[0]}")  # fmt: skip
+        totals = [d * (k - 1) for d, k in zip(dilation, kernel)]
+        return tuple((t // 2, t - t // 2) for t in totals)
+    return tuple((p, p) for p in _ints("padding", padding, n, caller, 0))
+
+
+def _conv(op, caller, x, weight, bias, stride, padding, dilation, groups, spatial):
+    x, weight, bias = _tensors(x, weight, bias)
+    x, batched, groups = _check_shapes(caller, x, weight, bias, groups, spatial, False)
+    stride = _ints("stride", stride, spatial, caller, 1)
+    dilation = _ints("dilation", dilation, spatial, caller, 1)
+    kernel = weight.shape[2:]
+    pads = _padding(caller, padding, kernel, stride, dilation, spatial)
+    size = x.shape[2:]
+    if spatial == 1:  # one row: the 2-D geometry with H = 1
+        kernel, stride, dilation, pads, size = ((1, *kernel), (1, *stride), (1, *dilation),
+                                                ((0, 0), *pads), (1, *size))  # fmt: skip
+    reach = [d * (k - 1) + 1 for d, k in zip(dilation, kernel)]  # the dilated kernel
+    padded = [n + lo + hi for n, (lo, hi) in zip(size, pads)]
+    if any(r > p for r, p in zip(reach, padded)):
+        shown = slice(2 - spatial, None)
+        raise ShapeError(f"{caller}: expected a padded input at least as large as the dilated "
+                         f"kernel {tuple(reach[shown])}, got padded input size "
+                         f"{tuple(padded[shown])} (input shape {x.shape})")  # fmt: skip
+    out = tuple((p - r) // s + 1 for p, r, s in zip(padded, reach, stride))
+    geometry = _Geometry(kernel, stride, dilation, pads, groups, size, out)
+    args = (x, weight) if bias is None else (x, weight, bias)
+    net = op.apply(*args, geometry=geometry)
+    return net if batched else reshape(net, net.shape[1:])
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation) of x, as torch.nn.functional.conv2d.
+
+    Args:
+        x: input (N, C, H, W), or (C, H, W) for one image.
+        weight: (out_channels, C / groups, kh, kw).  bias: (out_channels,) or None.
+        stride, dilation: an int or a pair (height, width), positive.
+        padding: an int or a pair of zero-padding on both sides, 'valid' (0) or 'same'
+            (output size = input size; stride 1 only).
+        groups: the channels split into this many groups, each convolved with its own
+            out_channels / groups filters (groups = C: depthwise).
+    Returns: (N, out_channels, Ho, Wo), Ho = (H + 2 p - d (kh - 1) - 1) // s + 1 (likewise Wo).
+    The formulas are Conv2d's. Example: ``conv2d(x, W, b, padding=2)`` is LeNet-5's first layer
+    for x (64, 1, 28, 28) and W (6, 1, 5, 5).
+    """
+    return _conv(Conv2d, "conv2d", x, weight, bias, stride, padding, dilation, groups, 2)
+
+
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution (cross-correlation) of x, as torch.nn.functional.conv1d.
+
+    x (N, C, L) or (C, L); weight (out_channels, C / groups, k); bias (out_channels,) or None;
+    stride, padding, dilation ints (or 1-tuples); padding also 'valid' or 'same'. Returns
+    (N, out_channels, Lo), Lo = (L + 2 p - d (k - 1) - 1) // s + 1.
+    """
+    return _conv(Conv1d, "conv1d", x, weight, bias, stride, padding, dilation, groups, 1)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):  # fmt: skip
+    """2-D transposed convolution of x, as torch.nn.functional.conv_transpose2d (the gradient
+    of conv2d with respect to its input; "deconvolution" in the fully convolutional networks).
+
+    Args:
+        x: input (N, C, H, W), or (C, H, W) for one image.
+        weight: (C, out_channels / groups, kh, kw).  bias: (out_channels,) or None.
+        stride, dilation: an int or a pair, positive; padding: an int or a pair, the padding
+            of the conv2d this transposes (it is cut from the output).
+        output_padding: an int or a pair added to one side of the output, to pick among the
+            sizes a strided conv2d maps to H; each must be smaller than the stride or the
+            dilation (as torch requires).
+        groups: as in conv2d.
+    Returns: (N, out_channels, Ho, Wo), Ho = (H - 1) s - 2 p + d (kh - 1) + output_padding + 1.
+    """
+    caller = "conv_transpose2d"
+    x, weight, bias = _tensors(x, weight, bias)
+    x, batched, groups = _check_shapes(caller, x, weight, bias, groups, 2, True)
+    stride = _ints("stride", stride, 2, caller, 1)
+    dilation = _ints("dilation", dilation, 2, caller, 1)
+    if isinstance(padding, str):
+        raise TypeError(f"{caller}: expected padding as an int or a pair of ints, got "
+                         f"{padding!r} (torch's conv_transpose2d takes no string padding)")
+    padding = _ints("padding", padding, 2, caller, 0)
+    extra = _ints("output_padding", output_padding, 2, caller, 0)
+    if any(e >= s and e >= d for e, s, d in zip(extra, stride, dilation)):
+        raise ValueError(f"{caller}: expected output_padding smaller than the stride or the "
+                         f"dilation, got output_padding={output_padding!r}, stride={stride}, "
+                         f"dilation={dilation}")  # fmt: skip
+    kernel, size = weight.shape[2:], x.shape[2:]
+    out = tuple((n - 1) * s - 2 * p + d * (k - 1) + e + 1
+                for n, s, p, d, k, e in zip(size, stride, padding, dilation, kernel, extra))
+    if any(n < 1 for n in out):
+        raise ShapeError(f"{caller}: expected a positive output size, got {out} for input "
+                         f"shape {x.shape}, kernel {kernel}, stride {stride}, padding "
+                         f"{padding}, dilation {dilation}")  # fmt: skip
+    # the geometry of the conv2d it transposes: windows over the output, one per input pixel
+    pads = tuple((p, p) for p in padding)
+    geometry = _Geometry(kernel, stride, dilation, pads, groups, out, tuple(size))
+    args = (x, weight) if bias is None else (x, weight, bias)
+    net = ConvTranspose2d.apply(*args, geometry=geometry)
+    return net if batched else reshape(net, net.shape[1:])
