@@ -250,3 +250,21 @@ def test_fit_and_predict_check_nchw_input_against_the_first_conv_layer():
     with pytest.raises(ShapeError, match="with 1 channels, got shape"):
         model.predict(np.zeros((4, 3, 8, 8)))
     assert model.predict(np.zeros((4, 1, 8, 8))).shape == (4, 2)
+
+
+def test_a_fully_convolutional_network_learns_per_pixel_labels():
+    # seed 0: label each pixel 1 where the image is bright, 0 elsewhere; a 1x1-conv network
+    # (conv 3x3 -> ReLU -> conv 1x1 to 2 classes) trained with per-pixel cross-entropy
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(32, 1, 6, 6))
+    y = (X[:, 0] > 0.5).astype(int)  # (n, H, W) labels
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, seed=0), nn.ReLU(),
+                          nn.Conv2d(8, 2, 1, seed=1))  # fmt: skip
+    history = gn.fit(model, X, y, loss="cross_entropy", optimizer="adam", lr=0.02, epochs=60,
+                     batch_size=8, verbose=0, seed=0)
+    predicted = model.predict(X).argmax(axis=1)
+    assert (predicted == y).mean() > 0.97 and history.history["loss"][-1] < 0.1
+    with pytest.raises(ValueError, match="labels must be in 0..1"):
+        gn.fit(model, X, y + 1, loss="cross_entropy", epochs=1, verbose=0)
+    with pytest.raises(TypeError, match="expected integer labels per position"):
+        gn.fit(model, X, y.astype(float), loss="cross_entropy", epochs=1, verbose=0)

@@ -211,7 +211,7 @@ def _np_cross_entropy(p, y, reduction="mean"):
 
 
 def _torch_cross_entropy(p, y, reduction="mean"):
-    if y.ndim == 1:
+    if y.ndim == p.ndim - 1:  # labels, one per sample (and position)
         return F.nll_loss(T.log(p), _tt(y), reduction=reduction)
     return -(_tt(y) * T.log(p)).sum() / _divisor(reduction, p.shape[0])
 
@@ -223,6 +223,22 @@ def _np_softmax_cross_entropy(x, y, reduction="mean"):
 
 def _torch_softmax_cross_entropy(x, y, reduction="mean"):
     return F.cross_entropy(x, _tt(y), reduction=reduction)
+
+
+def _per_position(fn):
+    """A NumPy cross-entropy reference on (n, C, d...) scores: positions moved into the rows."""
+
+    def reference(x, y, reduction="mean"):
+        rows = np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+        y = y.reshape(-1) if y.ndim == x.ndim - 1 else np.moveaxis(y, 1, -1).reshape(-1, x.shape[1])
+        return fn(rows, y, reduction)
+
+    return reference
+
+
+_PIXEL_LABELS = np.random.default_rng(7).integers(0, 3, size=(2, 3, 4))  # (n, H, W), 3 classes
+_STEP_LABELS = np.random.default_rng(9).integers(0, 3, size=(2, 5))  # (n, L): one per step
+_PIXEL_SOFT = np.random.default_rng(8).dirichlet(np.ones(3), size=(2, 3, 4)).transpose(0, 3, 1, 2)
 
 
 def _dropout_mask(shape, dtype, p, seed):
@@ -532,6 +548,21 @@ SPECS = [
         "sigmoid_binary_cross_entropy_sum_column", ops.sigmoid_binary_cross_entropy, ((5, 1),),
         _np_sigmoid_bce, _torch_sigmoid_bce, args=(_Y_COLUMN,), kwargs={"reduction": "sum"},
         low=-4, high=4,
+    ),
+    OpSpec(
+        "softmax_cross_entropy_per_pixel_labels", ops.softmax_cross_entropy, ((2, 3, 3, 4),),
+        _per_position(_np_softmax_cross_entropy), _torch_softmax_cross_entropy,
+        args=(_PIXEL_LABELS,), low=-4, high=4,
+    ),
+    OpSpec(
+        "softmax_cross_entropy_per_pixel_soft_sum", ops.softmax_cross_entropy, ((2, 3, 3, 4),),
+        _per_position(_np_softmax_cross_entropy), _torch_softmax_cross_entropy,
+        args=(_PIXEL_SOFT,), kwargs={"reduction": "sum"}, low=-4, high=4,
+    ),
+    OpSpec(
+        "cross_entropy_per_position_labels", ops.cross_entropy, ((2, 3, 5),),
+        _per_position(_np_cross_entropy), _torch_cross_entropy, args=(_STEP_LABELS,), low=0.05,
+        high=1.0,
     ),
     OpSpec(
         "cross_entropy_labels", ops.cross_entropy, ((5, 4),), _np_cross_entropy,

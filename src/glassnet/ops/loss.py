@@ -15,6 +15,7 @@ from ..backend import xp
 from ..errors import ShapeError
 from ._base import Loss
 from ._util import constant, ratio
+from .shape import reshape, transpose
 
 __all__ = [
     "sse", "mse", "l1", "binary_cross_entropy", "sigmoid_binary_cross_entropy",
@@ -229,9 +230,29 @@ def sigmoid_binary_cross_entropy(logits, targets, reduction="mean"):
     return SigmoidBinaryCrossEntropy.apply(logits, y=y, reduction=reduction)
 
 
+def _classes_last(who, x, target):
+    """(n, C, d1, ...) scores and their targets as rows (n d1 ..., C), as torch's
+    CrossEntropyLoss takes them: labels (n, d1, ...) or soft targets (n, C, d1, ...). A "mean"
+    then averages over every position of every sample. 2-D scores pass unchanged."""
+    if x.ndim <= 2:
+        return x, target
+    y = target.data if isinstance(target, Tensor) else xp.asarray(target)
+    axes = (0, *range(2, x.ndim), 1)
+    rows = reshape(transpose(x, axes), -1, x.shape[1])
+    if y.shape == x.shape[:1] + x.shape[2:]:
+        return rows, y.reshape(-1)
+    if y.shape == x.shape:
+        return rows, xp.transpose(y, axes).reshape(-1, x.shape[1])
+    raise ShapeError(f"{who}: expected labels of shape {x.shape[:1] + x.shape[2:]} or soft "
+                     f"targets of shape {x.shape} for scores of shape {x.shape}, "
+                     f"got {y.shape}")  # fmt: skip
+
+
 def cross_entropy(probabilities, target, reduction="mean"):
-    """Categorical cross-entropy on probabilities (e.g. softmax outputs); labels or soft targets."""
+    """Categorical cross-entropy on probabilities (e.g. softmax outputs); labels or soft targets.
+    Probabilities (n, C, d1, ...) take labels (n, d1, ...): one classification per position."""
     _check_reduction("cross_entropy", reduction)
+    probabilities, target = _classes_last("cross_entropy", probabilities, target)
     y = _class_target("cross_entropy", probabilities, target)
     if y.ndim == 1:
         y = xp.eye(probabilities.shape[1], dtype=probabilities.dtype)[y]
@@ -242,8 +263,10 @@ def softmax_cross_entropy(logits, labels, reduction="mean"):
     """Categorical cross-entropy on logits, fused and stable (torch's CrossEntropyLoss).
 
     ``labels`` are integer class labels (n,) or one-hot/soft targets (n, classes);
-    delta = a - y.
+    delta = a - y. Logits (n, C, d1, ...) take labels (n, d1, ...) or soft targets (n, C, d1,
+    ...): one classification per position (per pixel for segmentation), as torch's.
     """
     _check_reduction("softmax_cross_entropy", reduction)
+    logits, labels = _classes_last("softmax_cross_entropy", logits, labels)
     y = _class_target("softmax_cross_entropy", logits, labels)
     return SoftmaxCrossEntropy.apply(logits, target=y, reduction=reduction)

@@ -79,6 +79,8 @@ def as_targets(who, y, n, dtype, integer_labels):
         raise ShapeError(f"{who}: expected y with {n} rows (one per sample of X), got shape "
                          f"{y.shape}")  # fmt: skip
     check_finite(who, "y", y)
+    if integer_labels and y.ndim >= 2 and np.issubdtype(y.dtype, np.integer):
+        return y.astype(np.int64, copy=False)  # labels per position (n, d1, ...), or one-hot
     if integer_labels and y.ndim == 1:
         if not np.issubdtype(y.dtype, np.integer) and y.dtype != bool:
             fraction = y != np.round(y)
@@ -126,13 +128,20 @@ def probe_loss(who, model, loss, X, y):
             out = model(Tensor(X[:2]))
             expected = (len(X),) + out.shape[1:]
             named = getattr(loss, "name", None)
-            if named == "cross_entropy" and out.ndim >= 2 and out.shape[-1] == 1:
+            if named == "cross_entropy" and out.ndim >= 2 and out.shape[1] == 1:
                 raise ValueError(
                     f"{who}: cross_entropy: expected a network with one output unit per class (at "
                     f"least 2), got 1 output unit, whose softmax is always 1; use "
                     f"loss='binary_cross_entropy' for two classes"
                 )
-            if named == "cross_entropy" and y.ndim == 1:
+            per_position = out.ndim >= 3 and y.shape == (len(X),) + out.shape[2:]
+            if named == "cross_entropy" and per_position:  # e.g. one label per pixel
+                if not np.issubdtype(y.dtype, np.integer):
+                    raise TypeError(f"{who}: cross_entropy: expected integer labels per position "
+                                    f"of shape {y.shape}, got dtype {y.dtype}; pass "
+                                    "y.astype(int)")  # fmt: skip
+                _check_labels(who, y.reshape(-1), out.shape[1])
+            elif named == "cross_entropy" and y.ndim == 1:
                 _check_labels(who, y, out.shape[-1])
             elif named is not None and y.shape != expected:
                 single = out.ndim == 2 and out.shape[1] == 1 and y.shape == expected[:1]
@@ -157,7 +166,10 @@ def check_batch(who, loss, y, output_shape):
     """The value checks of ``probe_loss`` alone, for a batch whose shapes passed it already:
     label range for integer labels, ``check_targets`` for the rest."""
     named = getattr(loss, "name", None)
-    if named == "cross_entropy" and y.ndim == 1:
+    per_position = len(output_shape) >= 2 and y.shape[1:] == tuple(output_shape[1:])
+    if named == "cross_entropy" and per_position:
+        _check_labels(who, y.reshape(-1), output_shape[0])  # labels per position
+    elif named == "cross_entropy" and y.ndim == 1:
         _check_labels(who, y, output_shape[-1])
     check_targets(who, named, y)
 
@@ -194,7 +206,7 @@ def check_targets(who, loss_name, y):
                 f"distribution over the {y.shape[-1]} classes), got {y[tuple(first)]:g} at "
                 f"{_where(first)}"
             )
-        sums = y.sum(axis=-1, dtype=np.float64)
+        sums = y.sum(axis=1, dtype=np.float64)  # the class axis
         off = np.abs(sums - 1.0) > _ROW_SUM_TOLERANCE
         if off.any():
             first = np.argwhere(off)[0]
