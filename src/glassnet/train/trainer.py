@@ -219,7 +219,8 @@ class Trainer(TrainingState):
         returned as it came."""
         X_batch, y_batch = self.checked("Trainer.step", X_batch, y_batch)
         self._begin()
-        self.model.train()
+        if not self.model.training:  # evaluate and predict give the mode back: train() once
+            self.model.train()
         loss = self._step(X_batch, y_batch, None)[0]
         if self.diverged:
             self._warn("Trainer.step", 2)
