@@ -78,22 +78,9 @@ class _ConvNd(Module):
     n = 2
     transposed = False
 
-    def __init__(
-        self,
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups=1,
-        bias=True,
-        *,
-        output_padding=0,
-        init="torch_default",
-        seed=None,
-        dtype=None,
-    ):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, *, output_padding=0, init="torch_default", seed=None,
+                 dtype=None):  # fmt: skip
         super().__init__()
         who = type(self).__name__
         self.in_channels = _positive(who, "in_channels", in_channels)
@@ -228,40 +215,16 @@ class ConvTranspose2d(_ConvNd):
 
     transposed = True
 
-    def __init__(
-        self,
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride=1,
-        padding=0,
-        output_padding=0,
-        groups=1,
-        bias=True,
-        dilation=1,
-        *,
-        init="torch_default",
-        seed=None,
-        dtype=None,
-    ):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, *, init="torch_default",
+                 seed=None, dtype=None):  # fmt: skip
         if isinstance(padding, str):
             raise ValueError(
                 f"ConvTranspose2d: expected padding as an int or a pair, got {padding!r}"
             )
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            output_padding=output_padding,
-            init=init,
-            seed=seed,
-            dtype=dtype,
-        )
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, output_padding=output_padding, init=init, seed=seed,
+                         dtype=dtype)  # fmt: skip
         for op, s, d in zip(self.output_padding, self.stride, self.dilation):
             if op >= max(s, d):
                 raise ValueError(

@@ -166,8 +166,10 @@ class Trainer(TrainingState):
         self._probed = {}  # (X.shape[1:], y.shape[1:], y.dtype) checked -> the output's shape
         self._begun = False  # on_train_begin has run
         self._pending = None  # callback states from a checkpoint, installed after on_train_begin
-        self._good = None  # the weights whose loss was last seen finite
+        self._good = self._spare = None  # the weights whose loss was last seen finite; a spare set
+        self._kept_any = False  # some weights were kept: a divergence has something to go back to
         self._bound_hooks = None
+        self._extra = ()  # the progress display fit adds for the duration of a call
 
     # -- data --------------------------------------------------------------------------------
     def checked(self, who, X, y):
@@ -199,7 +201,6 @@ class Trainer(TrainingState):
             }
         return self._bound_hooks[name]
 
-    _extra = ()  # the progress display fit adds for the duration of a call
 
     def _begin(self):
         if self._begun:
@@ -308,8 +309,6 @@ class Trainer(TrainingState):
             return self._keep(pending)
         self._kept_any = True
 
-    _spare = None
-    _kept_any = False  # some weights were kept: a divergence has something to go back to
 
     def _warn(self, who, stacklevel):
         warnings.warn(
