@@ -11,6 +11,7 @@ from glassnet import ops
 from glassnet.autodiff import jvp
 from glassnet.errors import ShapeError
 from glassnet.ops import pool
+from glassnet.ops import pool as pool_module
 from tests.conftest import require
 
 
@@ -255,3 +256,27 @@ def test_torch_refuses_what_we_refuse():
         F.max_pool2d(x, 5)
     with pytest.raises(RuntimeError, match="Padding size should be less than"):
         F.pad(torch.ones(1, 1, 3), (3, 0), mode="reflect")
+
+
+@pytest.mark.parametrize("pool", [
+    lambda x: ops.max_pool2d(x, 2), lambda x: ops.avg_pool2d(x, 3, 2, 1),
+    lambda x: ops.max_pool2d(x, 3, 1, 1), lambda x: ops.upsample(x, scale_factor=2),
+])  # fmt: skip
+def test_pooling_keeps_the_batch_last_layout_of_a_convolution_output(pool):
+    # a conv's output is an NCHW view of a (C, H, W, N) array: the pooled output and the
+    # gradient keep that layout, so the next conv and relu read them without a transposing copy
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((3, 8, 8, 4)).astype(np.float32).transpose(3, 0, 1, 2)
+    x = gn.tensor(data, requires_grad=True)
+    inner = x * 1.0  # not a leaf: the gradient reaching it is the pool's own array
+    arriving = []
+    inner.register_hook(lambda g: arriving.append(g))
+    out = pool(inner)
+    batch_last = (1, 2, 3, 0)  # the axes from the largest stride to the smallest
+    assert pool_module._axis_order(out.data) == batch_last
+    out.backward(np.ones_like(out.data))
+    assert pool_module._axis_order(arriving[0]) == batch_last
+    reference = gn.tensor(np.ascontiguousarray(data), requires_grad=True)  # plain NCHW
+    pool(reference).backward(np.ones(out.shape, np.float32))
+    np.testing.assert_array_equal(out.data, pool(reference).data)
+    np.testing.assert_array_equal(x.grad, reference.grad)

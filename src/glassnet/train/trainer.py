@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import optim
 from ..autodiff import Tensor, no_grad
-from ..backend import as_rng, xp
+from ..backend import _retain_for_training, as_rng, xp
 from ..nn import loss as losses
 from ..nn.module import Module
 from . import metrics as metric_table
@@ -168,6 +168,7 @@ class Trainer(TrainingState):
         self._pending = None  # callback states from a checkpoint, installed after on_train_begin
         self._good = self._spare = None  # the weights whose loss was last seen finite; a spare set
         self._kept_any = False  # some weights were kept: a divergence has something to go back to
+        _retain_for_training()  # freed arrays reused, not re-faulted each step (see backend)
         self._bound_hooks = None
         self._extra = ()  # the progress display fit adds for the duration of a call
 
