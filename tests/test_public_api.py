@@ -93,7 +93,8 @@ def test_signatures_that_users_rely_on():
     two_moons = dict((n, d) for n, d, _ in _parameters(glassnet.data.two_moons))
     assert two_moons == {"n": 1000, "noise": 0.1, "seed": None}
     assert dict((n, d) for n, d, _ in _parameters(glassnet.data.two_spirals)) == {"seed": None}
-    assert dict((n, d) for n, d, _ in _parameters(glassnet.data.load_mnist)) == {"path": None}
+    assert dict((n, d) for n, d, _ in _parameters(glassnet.data.load_mnist)) == {
+        "path": None, "flatten": True}  # fmt: skip
     assert glassnet.nn.Softmax().axis == -1
 
 

@@ -277,3 +277,39 @@ def test_a_truncated_or_corrupt_keras_npz_is_a_file_format_error(tmp_path, cut):
     path.write_bytes(b"PK\x03\x04" + bytes(200))
     with pytest.raises(FileFormatError, match=rf"load_mnist: expected .*{path}"):
         load_mnist(path)
+
+
+# -- flatten=False: NCHW images for conv networks --------------------------------------------------
+
+
+def test_unflattened_subset_is_nchw_with_the_same_values(subset):
+    (X_train, y_train), (X_test, y_test) = load_mnist(flatten=False)
+    (flat_train, flat_y_train), (flat_test, flat_y_test) = subset
+    assert X_train.shape == (20000, 1, 28, 28) and X_test.shape == (5000, 1, 28, 28)
+    assert X_train.dtype == np.float32 and X_test.dtype == np.float32
+    np.testing.assert_array_equal(X_train.reshape(20000, 784), flat_train)
+    np.testing.assert_array_equal(X_test.reshape(5000, 784), flat_test)
+    np.testing.assert_array_equal(y_train, flat_y_train)
+    np.testing.assert_array_equal(y_test, flat_y_test)
+    assert y_train.dtype == np.int64
+    # row-major: pixel (row r, column c) of the image is feature 28 r + c of the flat row
+    assert X_train[7, 0, 14, 9] == flat_train[7, 28 * 14 + 9]
+
+
+def test_unflattened_idx_folder_keeps_rows_and_columns(tmp_path, rng):
+    images = rng.integers(0, 256, size=(10, 28, 28), dtype=np.uint8)
+    _write_idx_folder(tmp_path, images, np.arange(10, dtype=np.uint8), gzipped=False)
+    (X_train, y_train), (X_test, _) = load_mnist(tmp_path, flatten=False)
+    assert X_train.shape == (6, 1, 28, 28) and X_test.shape == (4, 1, 28, 28)
+    np.testing.assert_array_equal(X_train[:, 0], images[:6] / np.float32(255))
+    np.testing.assert_array_equal(X_test[:, 0], images[6:] / np.float32(255))
+    assert y_train.tolist() == list(range(6))
+    (X_flat, _), _ = load_mnist(tmp_path, flatten=True)
+    assert X_flat.shape == (6, 784)
+
+
+@pytest.mark.parametrize("flatten", [0, 1, "no", None, "False"])
+def test_flatten_must_be_a_bool(flatten):
+    with pytest.raises(TypeError, match=rf"^load_mnist: expected flatten True or False, got "
+                       rf"{flatten!r}$"):  # fmt: skip
+        load_mnist(flatten=flatten)

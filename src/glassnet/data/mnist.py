@@ -52,8 +52,8 @@ def mnist_subset_info():
     }
 
 
-def load_mnist(path=None):
-    """Load MNIST as flat float32 images in [0, 1] and int64 labels.
+def load_mnist(path=None, *, flatten=True):
+    """Load MNIST as float32 images in [0, 1] (flat, or NCHW for conv nets) and int64 labels.
 
     Args:
         path: None for the embedded subset (20,000 training, 5,000 test images); a folder
@@ -61,21 +61,36 @@ def load_mnist(path=None):
             ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte`` (each optionally ``.gz``);
             or an ``.npz`` in the Keras layout (``x_train``, ``y_train``, ``x_test``,
             ``y_test``; uint8 images of shape (n, 28, 28)).
+        flatten: True (the default) for X of shape (n, 784), one row per image; False for
+            shape (n, 1, 28, 28), one grey channel (NCHW, what ``nn.Conv2d`` takes). The
+            values are the same either way.
 
     Returns:
-        ``(X_train, y_train), (X_test, y_test)``: X float32 of shape (n, 784) with pixel / 255,
-        y int64 of shape (n,) in 0..9.
+        ``(X_train, y_train), (X_test, y_test)``: X float32 of shape (n, 784), or
+        (n, 1, 28, 28) with ``flatten=False``, holding pixel / 255; y int64 of shape (n,) in
+        0..9.
 
     Raises:
         FileNotFoundError: the path or one of the IDX files does not exist; the message names
             every file looked for and where to get MNIST (nothing is downloaded).
         FileFormatError: a file is not MNIST (wrong IDX magic number, keys, shapes or labels),
             is truncated or corrupt, or declares more data than it can hold (a ValueError).
+        TypeError: ``flatten`` is not a bool.
 
     Reference:
         Y. LeCun, L. Bottou, Y. Bengio, P. Haffner, Gradient-based learning applied to
         document recognition, Proc. IEEE 86(11), 1998; http://yann.lecun.com/exdb/mnist/.
     """
+    if not isinstance(flatten, (bool, np.bool_)):
+        raise TypeError(f"load_mnist: expected flatten True or False, got {flatten!r}")
+    train, test = _load(path)
+    if flatten:
+        return train, test
+    return tuple((X.reshape(len(X), 1, 28, 28), y) for X, y in (train, test))
+
+
+def _load(path):
+    """Both splits, each (X float32 (n, 784), y int64 (n,)), from path (None: the subset)."""
     if path is None:
         if not SUBSET_PATH.is_file():
             raise FileNotFoundError(f"load_mnist: expected the embedded subset at {SUBSET_PATH}, "
