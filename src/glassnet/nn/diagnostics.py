@@ -5,6 +5,12 @@ the layer's activations, the fraction of saturated (or, for ReLU, dead) units, a
 backward the norm of the layer's delta (the gradient arriving at its pre-activation net,
 taken with a tensor hook). As a ``fit`` callback it also records each parameter's gradient
 norm after every backward pass.
+
+The layers with a net input are Dense and the convolutions (Conv1d, Conv2d, ConvTranspose2d),
+wherever they sit (in a Sequential, a Residual block, a Concat branch). A convolution has no
+activation of its own: the activation layer right after it in a Sequential (Conv2d, ReLU) is
+taken as its activation, as a Dense's own one is, so its net is the convolution's output and
+its a the activation's output.
 """
 
 import math
@@ -12,16 +18,28 @@ import numbers
 
 from ..backend import xp
 from .activation import Activation, saturation
+from .conv import Conv1d, Conv2d, ConvTranspose2d
 from .dense import Dense
+from .module import Sequential
 
 __all__ = ["Recorder"]
+
+_CONV = (Conv1d, Conv2d, ConvTranspose2d)
 
 
 class Recorder:
     """Record per-layer statistics of a model at every training step.
 
+    The watched layers, each under its name in ``model.named_modules()``:
+        Dense: a = f(net) its output, the delta at its net a_prev @ W^T + b.
+        Conv1d, Conv2d, ConvTranspose2d: net is the layer's output; a is the output of the
+            activation layer right after it in a Sequential (then not watched on its own),
+            else net itself (linear units, no saturation rule). Statistics are over all of a
+            (samples, channels and positions); the delta is dE/dnet, of net's shape.
+        any other activation layer: a its output, the delta at its input.
+
     Args:
-        model: any Module; every ``Dense`` and activation layer inside it is watched.
+        model: any Module; every such layer inside it is watched.
         every: record every ``every``-th forward pass (1: all).
 
     Attributes:
@@ -43,14 +61,23 @@ class Recorder:
             raise ValueError(f"Recorder: expected every to be a positive integer, got {every!r}")
         self.model, self.every = model, int(every)
         self.layers, self.grad_norms, self._handles, self._calls = {}, {}, [], {}
-        for name, module in model.named_modules():
-            if isinstance(module, (Dense, Activation)) and not _inside_dense(name, model):
-                key = name or type(module).__name__
-                self.layers[key] = {"mean": [], "std": [], "saturated": [], "delta_norm": []}
-                self._handles.append(module.register_forward_hook(self._hook(key)))
+        modules = list(model.named_modules())
+        owners = dict(modules)
+        after_conv = _activations_after_conv(model)
+        taken = {id(activation) for activation in after_conv.values()}
+        for name, module in modules:
+            if isinstance(module, Activation):
+                if _inside_dense(name, owners) or id(module) in taken:
+                    continue
+            elif not isinstance(module, (Dense, *_CONV)):
+                continue
+            key = name or type(module).__name__
+            self.layers[key] = {"mean": [], "std": [], "saturated": [], "delta_norm": []}
+            watched = after_conv.get(id(module), module)  # a convolution: its activation
+            self._handles.append(watched.register_forward_hook(self._hook(key, module)))
         self.stop_training = False
 
-    def _hook(self, name):
+    def _hook(self, name, layer):
         def record(module, inputs, a):
             if not module.training:
                 return
@@ -61,14 +88,15 @@ class Recorder:
             stats, data = self.layers[name], a.data
             stats["mean"].append(float(data.mean()))
             stats["std"].append(float(data.std()))
-            act = module.activation_name if isinstance(module, Dense) else module.name
+            if isinstance(layer, Dense):  # the delta arrives at the pre-activation net
+                act, net = layer.activation_name, layer.net
+            elif module is layer and isinstance(layer, _CONV):  # no activation: a is net
+                act, net = "identity", a
+            else:  # an activation layer (a convolution's, or a standalone one): its input
+                act, net = module.name, inputs[0]
             stats["saturated"].append(saturation(act, data))
-            if isinstance(module, Dense):  # the delta arrives at the pre-activation net
-                net = module.net
-            else:  # a standalone activation layer: its input is the net
-                net = inputs[0]
             stats["delta_norm"].append(math.nan)  # filled in by the hook during backward
-            if net.requires_grad:
+            if net is not None and net.requires_grad:
                 index = len(stats["delta_norm"]) - 1
 
                 def delta_hook(delta):
@@ -106,10 +134,27 @@ class Recorder:
         return "\n".join(lines)
 
 
-def _inside_dense(name, model):
-    """True for the activation sub-module of a Dense (the Dense records it already)."""
-    parent = name.rpartition(".")[0] if "." in name else ("" if name else None)
-    if parent is None:
+def _inside_dense(name, owners):
+    """True for the activation sub-module of a Dense (the Dense records it already);
+    ``owners`` maps the model's module names to the modules."""
+    if not name:
         return False
-    owner = dict(model.named_modules()).get(parent)
-    return isinstance(owner, Dense)
+    return isinstance(owners.get(name.rpartition(".")[0] if "." in name else ""), Dense)
+
+
+def _activations_after_conv(model):
+    """{id(convolution): the activation layer right after it in a Sequential} for the
+    convolutions inside ``model`` whose output goes straight into an activation layer. An
+    activation instance used more than once in the model is nobody's (it is watched alone)."""
+    modules = [module for _, module in model.named_modules()]
+    uses = {}
+    for module in modules:
+        uses[id(module)] = uses.get(id(module), 0) + 1
+    pairs = {}
+    for module in modules:
+        if isinstance(module, Sequential):
+            for layer, following in zip(module.layers, module.layers[1:]):
+                if (isinstance(layer, _CONV) and isinstance(following, Activation)
+                        and uses[id(following)] == 1):  # fmt: skip
+                    pairs[id(layer)] = following
+    return pairs

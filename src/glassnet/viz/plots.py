@@ -10,16 +10,19 @@ import math
 import numpy as np
 
 from ..autodiff import Tensor, no_grad
+from ..backend import to_host
 from ..errors import ShapeError
 from ..nn import loss as losses
+from ..nn.conv import Conv1d, Conv2d, ConvTranspose2d
 from ..nn.dense import Dense
+from ..nn.diagnostics import _activations_after_conv
 from ..train.callbacks import History
 from ..train.checks import as_features, as_targets, first_layer_check, probe_loss
 from ..train.metrics import predicted_classes
 
-__all__ = ["learning_curves", "decision_regions", "activation_histograms", "layer_values",
-           "layer_statistics", "weight_histograms", "confusion_matrix",
-           "plot_confusion_matrix"]  # fmt: skip
+__all__ = ["activation_histograms", "confusion_matrix", "decision_regions", "layer_statistics",
+           "layer_values", "learning_curves", "plot_confusion_matrix", "plot_feature_maps",
+           "plot_filters", "weight_histograms"]  # fmt: skip
 
 DPI = 100  # a figure of figsize (w, h) inches is written as w*100 x h*100 pixels
 
@@ -321,9 +324,10 @@ def layer_statistics(recorder, path=None):
     """What a diagnostics ``Recorder`` stored, per recorded step: one axes per statistic.
 
     Axes, in order: the mean of a, the std of a, the fraction of saturated (or dead) units,
-    the norm of the delta, each with one line per layer (labelled with the layer's name; a
-    layer whose activation has no saturation rule has no line there), and, when the recorder
-    ran as a ``fit`` callback, the gradient norm of each parameter per batch.
+    the norm of the delta, each with one line per layer the recorder watched (Dense,
+    convolution and activation layers, labelled with the layer's name; a layer whose
+    activation has no saturation rule has no line there), and, when the recorder ran as a
+    ``fit`` callback, the gradient norm of each parameter per batch.
 
     Args:
         recorder: a ``glassnet.nn.Recorder`` after training. path: where to write, or None.
@@ -389,6 +393,269 @@ def weight_histograms(model, path=None, bins=30):
         out_features, in_features = W.shape
         ax.set(title=f"{name}.W ({out_features}x{in_features})", xlabel="weight", ylabel="count")
         ax.locator_params(axis="x", nbins=5)
+    return _finish(fig, path)
+
+
+# -- convolutions: filters and feature maps -------------------------------------------------------
+
+_CONV = (Conv1d, Conv2d, ConvTranspose2d)
+_CONV_NAMES = "Conv1d, Conv2d or ConvTranspose2d"
+
+
+def _modules_of(who, model):
+    """The (name, module) pairs of a Module, or a TypeError naming what came instead."""
+    if not callable(getattr(model, "named_modules", None)):
+        raise TypeError(f"{who}: expected a glassnet Module, got {type(model).__name__}")
+    return list(model.named_modules())
+
+
+def _conv_layers(who, model, modules):
+    """(name, layer) of every convolution in ``modules``, in order; a ValueError if none."""
+    convs = [(name, m) for name, m in modules if isinstance(m, _CONV)]
+    if not convs:
+        raise ValueError(f"{who}: expected a model with a convolution layer ({_CONV_NAMES}), "
+                         f"got {type(model).__name__} without one")  # fmt: skip
+    return convs
+
+
+def _label(name, module):
+    return f"{name} ({type(module).__name__})" if name else type(module).__name__
+
+
+def _kernels(conv):
+    """The filters of a convolution as (out_channels, in_channels / groups, kh, kw) float64:
+    filter o holds the kernel that each of its group's input channels is correlated with (a
+    Conv1d's kernels have kh = 1; a ConvTranspose2d's W (in, out / groups, kh, kw) is
+    regrouped by output channel, as stored, not flipped)."""
+    W = np.asarray(to_host(conv.W.data), dtype=np.float64)
+    if isinstance(conv, ConvTranspose2d):
+        groups, per_group = conv.groups, conv.in_channels // conv.groups
+        W = W.reshape(groups, per_group, -1, *W.shape[2:]).transpose(0, 2, 1, 3, 4)
+        W = W.reshape(conv.out_channels, per_group, *W.shape[3:])
+    return W[:, :, None, :] if W.ndim == 3 else W
+
+
+def _check_name(who, layer):
+    if not isinstance(layer, str):
+        raise TypeError(f"{who}: expected layer as a name from named_modules() (a str) or None, "
+                        f"got {type(layer).__name__}")  # fmt: skip
+
+
+def _count(who, name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{who}: expected {name} to be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _show(ax, image, title, **style):
+    """One small image without ticks (1-D data drawn as a row stretched to the axes)."""
+    ax.imshow(image, interpolation="nearest", aspect="auto" if image.shape[0] == 1 else "equal",
+              **style)  # fmt: skip
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize="small")
+
+
+def plot_filters(model_or_layer, path=None, *, layer=None, channel=None, max_filters=64):
+    """The filters of a convolution layer, each output channel's kernel as a small image.
+
+    The layer is the first convolution (Conv1d, Conv2d or ConvTranspose2d) in
+    ``named_modules()`` order, ``model_or_layer`` itself when it is one, or the one named
+    ``layer``. Filter o is its kernel K[o] of shape (in_channels / groups, kh, kw): W[o] for
+    Conv2d, W[:, :, None, :] rows for Conv1d, W regrouped by output channel for
+    ConvTranspose2d. What one filter's image is depends on ``channel``:
+
+        None     "rgb" for 3 input channels per group, the kernel itself for 1, else "mean"
+        "rgb"    one RGB image (kh, kw, 3): 0.5 + 0.5 K[o].transpose(1, 2, 0) / m
+        "mean"   one greyscale image: the mean of K[o] over its input channels
+        "all"    one greyscale image per (o, c): K[o, c]; row o of the grid is filter o
+        c (int)  one greyscale image: K[o, c], the kernel of input channel c
+
+    All images share one scale: m is the largest |value| shown, the greyscale images run from
+    -m (black) to m (white) and in the RGB images a weight 0 is mid-grey, so that filters can
+    be compared by brightness. The first ``max_filters`` filters are shown.
+
+    Args:
+        model_or_layer: a Module holding a convolution, or a convolution layer.
+        path: where to write the figure (PNG unless the suffix names another format), or None.
+        layer: the name of a convolution in ``model_or_layer.named_modules()``, or None.
+        channel: None, "rgb", "mean", "all" or an input channel index (see above).
+        max_filters: how many output channels to show at most.
+    Returns:
+        The Figure: one axes per image, filter by filter (for "all" row o holds filter o's
+        in_channels / groups kernels), titled "o" (or "o, c"); ``ax.images[0].get_array()`` is
+        the kernel (the RGB array for "rgb"). The suptitle names the layer, mode and scale.
+    Raises:
+        TypeError: not a Module, or a layer that is not a str. ValueError: no convolution, an
+        unknown layer name (the valid names are listed), a bad channel or max_filters.
+        ImportError: matplotlib is not installed.
+    """
+    who = "plot_filters"
+    modules = _modules_of(who, model_or_layer)
+    convs = _conv_layers(who, model_or_layer, modules)
+    if layer is None:
+        name, conv = convs[0]
+    else:
+        _check_name(who, layer)
+        found, others = dict(convs), {n: m for n, m in modules if n}
+        if layer not in found:
+            names = ", ".join(repr(n) for n, _ in convs)
+            what = f" ({type(others[layer]).__name__})" if layer in others else ""
+            raise ValueError(f"{who}: expected layer to name a convolution layer, one of {names}; "
+                             f"got {layer!r}{what}")  # fmt: skip
+        name, conv = layer, found[layer]
+    max_filters = _count(who, "max_filters", max_filters)
+    K = _kernels(conv)[:max_filters]
+    per_group = K.shape[1]
+    if channel is None:
+        channel = "rgb" if per_group == 3 else 0 if per_group == 1 else "mean"
+    if isinstance(channel, (int, np.integer)) and not isinstance(channel, bool):
+        if not 0 <= channel < per_group:
+            raise ValueError(f"{who}: expected channel in 0..{per_group - 1} (the input channels "
+                             f"of each filter), got {channel}")  # fmt: skip
+        images = [(str(o), K[o, channel]) for o in range(len(K))]
+        mode = f"input channel {channel}"
+    elif channel == "rgb":
+        if per_group != 3:
+            raise ValueError(f"{who}: expected filters with 3 input channels for channel='rgb', "
+                             f"got {per_group}; pass 'all', 'mean' or an index")  # fmt: skip
+        images = [(str(o), K[o].transpose(1, 2, 0)) for o in range(len(K))]
+        mode = "RGB"
+    elif channel == "mean":
+        images = [(str(o), K[o].mean(axis=0)) for o in range(len(K))]
+        mode = f"mean over {per_group} input channels"
+    elif channel == "all":
+        images = [(f"{o}, {c}", K[o, c]) for o in range(len(K)) for c in range(per_group)]
+        mode = f"row: filter, column: its {per_group} input channels"
+    else:
+        raise ValueError(f"{who}: expected channel None, 'rgb', 'mean', 'all' or an input channel "
+                         f"index, got {channel!r}")  # fmt: skip
+    m = max(float(np.abs(np.stack([image for _, image in images])).max()), 1e-300)
+    _, Figure = _matplotlib(who)
+    columns = per_group if channel == "all" else 8
+    fig, axes = _axes_grid(Figure, len(images), columns=columns, size=(1.3, 1.4))
+    for ax, (title, image) in zip(axes, images):
+        if channel == "rgb":
+            _show(ax, 0.5 + 0.5 * image / m, title)
+        else:
+            _show(ax, image, title, cmap="gray", vmin=-m, vmax=m)
+    shown = f"{len(K)} of {conv.out_channels}" if len(K) < conv.out_channels else f"{len(K)}"
+    scale = "weight 0 is grey" if channel == "rgb" else "black -m, white m"
+    fig.suptitle(f"{_label(name, conv)}: {shown} filters ({mode}); {scale}, m = {m:.3g}",
+                 fontsize="small")  # fmt: skip
+    return _finish(fig, path)
+
+
+def _input_sample(who, model, conv, x):
+    """One input for ``model`` whose first convolution is ``conv``, as (1, C, ...) of the
+    model's dtype: x of shape (C, *spatial) or (1, C, *spatial)."""
+    if isinstance(x, Tensor):
+        x = x.data
+    x = np.asarray(to_host(x) if not isinstance(x, (list, tuple)) else x)
+    if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise TypeError(f"{who}: expected x as numbers, got dtype {x.dtype}")
+    if np.issubdtype(x.dtype, np.complexfloating):
+        raise TypeError(f"{who}: expected real numbers in x, got dtype {x.dtype}")
+    channels, spatial, shape = conv.in_channels, "L" if conv.n == 1 else "H, W", x.shape
+    if x.ndim == conv.n + 1:
+        x = x[None]
+    if x.ndim != conv.n + 2 or x.shape[0] != 1 or x.shape[1] != channels:
+        raise ShapeError(f"{who}: expected one input of shape ({channels}, {spatial}) or "
+                         f"(1, {channels}, {spatial}) for {conv!r}, got {shape}")  # fmt: skip
+    x = x.astype(model.dtype)
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{who}: expected finite values in x, got NaN or inf")
+    return x
+
+
+def _feature_maps(who, model, x, layer):
+    """(name, layer, its output for x as (C, ...) float64): the computing half of
+    ``plot_feature_maps``, which documents the arguments."""
+    modules = _modules_of(who, model)
+    convs = _conv_layers(who, model, modules)
+    if layer is None:
+        name, target = convs[0]
+        activation = _activations_after_conv(model).get(id(target))
+        if activation is not None:  # its output after the nonlinearity
+            name, target = next((n, m) for n, m in modules if m is activation)
+    else:
+        _check_name(who, layer)
+        found = {n: m for n, m in modules if n}
+        if layer not in found:
+            names = ", ".join(repr(n) for n in found)
+            raise ValueError(f"{who}: expected layer as a name from model.named_modules(), one of "
+                             f"{names}; got {layer!r}")  # fmt: skip
+        name, target = layer, found[layer]
+    x = _input_sample(who, model, convs[0][1], x)
+    outputs = []
+
+    def keep(module, inputs, out):
+        if not outputs:
+            outputs.append(np.array(to_host(out.data), dtype=np.float64))
+
+    handle = target.register_forward_hook(keep)
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            model(Tensor(x))
+    finally:
+        handle.remove()
+        model.train(was_training)
+    if not outputs:
+        raise ValueError(f"{who}: {_label(name, target)} did not run in the model's forward")
+    out = outputs[0]
+    if out.ndim not in (3, 4):
+        raise ShapeError(f"{who}: expected {_label(name, target)} to give feature maps (1, "
+                         f"channels, height, width) or (1, channels, length), got shape "
+                         f"{out.shape}; choose a layer before the maps are flattened")  # fmt: skip
+    return name, target, out[0]
+
+
+def plot_feature_maps(model, x, layer=None, path=None, *, max_maps=64):
+    """The feature maps (activations) of one layer for one input, one small image per channel.
+
+    The model runs once on x in eval mode without a graph (its mode is restored after); a
+    forward hook keeps the layer's output. By default the layer is the first convolution in
+    ``model.named_modules()`` order or, when an activation layer follows it directly in a
+    Sequential (Conv2d, ReLU), that activation: the maps after the nonlinearity.
+
+    Args:
+        model: a Module with a convolution layer (Conv1d, Conv2d or ConvTranspose2d).
+        x: one input for the model's first convolution: (C, H, W) or (1, C, H, W) ((C, L) or
+            (1, C, L) for a Conv1d), C its in_channels.
+        layer: a name from ``model.named_modules()`` (any layer whose output is (1, C, H, W)
+            or (1, C, L): a convolution, its activation, a pooling layer ...), or None.
+        path: where to write the figure, or None. max_maps: how many channels to show at most.
+    Returns:
+        The Figure: axes k shows channel k of the layer's output, titled "k", with
+        ``ax.images[0].get_array()`` equal to that map (a 1-D map as one row); all images share
+        one colour scale (viridis, from the smallest to the largest value shown). The suptitle
+        names the layer and the scale.
+    Raises:
+        TypeError: not a Module, x not real numbers, a layer that is not a str. ValueError: no
+        convolution in the model, an unknown layer name (the valid names are listed), a bad
+        max_maps, x with NaN or inf.
+        ShapeError: x of the wrong shape, or a layer whose output is not feature maps.
+        ImportError: matplotlib is not installed.
+    """
+    who = "plot_feature_maps"
+    max_maps = _count(who, "max_maps", max_maps)
+    name, target, maps = _feature_maps(who, model, x, layer)
+    shown = maps[:max_maps]
+    if shown.ndim == 2:  # (C, L): one row each
+        shown = shown[:, None, :]
+    low, high = float(shown.min()), float(shown.max())
+    if high == low:
+        low, high = low - 0.5, high + 0.5  # a constant layer: its one colour mid-scale
+    _, Figure = _matplotlib(who)
+    fig, axes = _axes_grid(Figure, len(shown), columns=8, size=(1.3, 1.4))
+    for k, (ax, image) in enumerate(zip(axes, shown)):
+        _show(ax, image, str(k), cmap="viridis", vmin=low, vmax=high)
+    count = f"{len(shown)} of {len(maps)}" if len(shown) < len(maps) else f"{len(maps)}"
+    size = "x".join(str(n) for n in maps.shape[1:])
+    fig.suptitle(f"{_label(name, target)}: {count} feature maps of {size}; "
+                 f"colour from {low:.3g} to {high:.3g}", fontsize="small")  # fmt: skip
     return _finish(fig, path)
 
 
