@@ -60,7 +60,7 @@ def test_parameter_names_shared_with_the_mlp_mean_the_same(cls):
                  "early_stopping", "validation_fraction", "n_iter_no_change", "random_state",
                  "shuffle"):  # fmt: skip
         assert ours[name] == mlp[name], name
-    assert set(ours) - set(mlp) == {"dropout", "batch_norm"}
+    assert set(ours) - set(mlp) == {"dropout", "batch_norm", "module", "input_shape"}
 
 
 def test_classifier_swaps_for_mlpclassifier_in_a_pipeline_with_cross_validation():

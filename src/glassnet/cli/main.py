@@ -2,6 +2,7 @@
 
     glassnet train                          # the default job: an MLP on the embedded MNIST subset
     glassnet train --data xor               # the lectures' 2-2-1 sigmoid net
+    glassnet train --model lenet5           # LeNet-5, a convolutional network, on the same images
     glassnet evaluate glassnet-model.npz
     glassnet predict glassnet-model.npz samples.csv
     glassnet plot glassnet-model.npz         # learning curves, weights, confusion matrix as PNGs
@@ -21,6 +22,8 @@ import sys
 from .. import __version__, optim
 from .commands import (
     HIDDEN_ACTIVATIONS,
+    LENET5,
+    MODELS,
     RECIPES,
     command_evaluate,
     command_plot,
@@ -109,6 +112,10 @@ def _recipe_table():
         batch = "full" if r["batch_size"] is None else r["batch_size"]
         lines.append(f"  {name:<8} {hidden:<8} {r['activation']:<10} {r['optimizer']:<9} "
                      f"{r['lr']:<6g} {r['epochs']:<6} {batch:<6} {r['output']} + {r['loss']}")
+    r = LENET5
+    lines.append("with --model lenet5 (--data mnist only; --hidden does not apply):")
+    lines.append(f"  mnist    lenet5   {r['activation']:<10} {r['optimizer']:<9} {r['lr']:<6g} "
+                 f"{r['epochs']:<6} {r['batch_size']:<6} {r['output']} + {r['loss']}")
     return "\n".join(lines)
 
 
@@ -121,12 +128,20 @@ Without options it trains a 784-256-128-10 ReLU network with softmax outputs on
 the MNIST subset that ships with glassnet (20,000 training and 5,000 test images
 of handwritten digits). The toy problems are xor (the 4 XOR patterns), and moons
 and spirals (points in the plane from two classes, split 80/20 into training
-and test points)."""
+and test points).
+
+With --model lenet5 it trains LeNet-5 on the MNIST images instead, a
+convolutional network 1x28x28-6C5p2-MP2-16C5-MP2-120-84-10 (6 maps of 5x5
+convolutions zero-padded by 2, 2x2 max-pooling, 16 maps of 5x5 convolutions,
+2x2 max-pooling, then Dense layers of 120, 84 and 10 units). The model file
+records the image shape, so that 'glassnet evaluate' and 'glassnet predict'
+take the flattened 784-pixel rows as they take them for an MLP."""
 
 TRAIN_EXAMPLES = """
 examples:
   glassnet train                            # the MNIST subset
   glassnet train --data xor                 # the 2-2-1 sigmoid net of the lectures
+  glassnet train --model lenet5             # LeNet-5 on the MNIST subset
   glassnet train --data moons --hidden 8,8 --epochs 100 --out moons.npz
   glassnet train --data-path mnist.npz      # full MNIST (Keras .npz or IDX folder)"""
 
@@ -150,6 +165,10 @@ def _add_train(commands):
                                 epilog=_recipe_table() + "\n" + TRAIN_EXAMPLES)  # fmt: skip
     _add_data_options(train, "train on")
     recipe = train.add_argument_group("network and training (defaults per dataset: see below)")
+    recipe.add_argument("--model", type=_one_of(list(MODELS)), default="mlp", metavar="NAME",
+                        help="the network: mlp (a multilayer perceptron of --hidden layers) or "
+                        "lenet5 (LeNet-5, a convolutional network for the mnist images) "
+                        "(default: mlp)")  # fmt: skip
     recipe.add_argument("--hidden", type=_hidden, metavar="SIZES",
                         help="hidden layer sizes, comma-separated, e.g. 256,128, or none")
     recipe.add_argument("--activation", type=_one_of(HIDDEN_ACTIVATIONS), metavar="NAME",
@@ -238,7 +257,7 @@ def build_parser():
     parser = _Parser(
         prog="glassnet", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="glassnet: neural networks with nothing hidden. Train a multilayer\n"
-        "perceptron, then evaluate it or predict with it.\n"
+        "perceptron (or LeNet-5), then evaluate it or predict with it.\n"
         "'glassnet COMMAND --help' explains each command.",
         epilog="example:\n  glassnet train --data xor --out xor.npz\n"
         "  glassnet evaluate xor.npz",

@@ -5,17 +5,22 @@ They follow scikit-learn's conventions (the constructor only stores its argument
 partial_fit, predict, predict_proba, score; ``classes_``, ``n_features_in_``, ``n_iter_``,
 ``loss_curve_``) and take the parameters of ``MLPClassifier``/``MLPRegressor`` where the concept
 is the same, so that one can be swapped for the other, plus glassnet's own: every glassnet
-optimizer as ``solver``, ``dropout`` and ``batch_norm``. The trained network is ``model_``, an
-ordinary glassnet ``Sequential`` to inspect, record or save.
+optimizer as ``solver``, ``dropout`` and ``batch_norm``, and ``module``: any glassnet network
+(a convolutional one, with ``input_shape`` to see the rows of X as images) in place of the
+built-in perceptron. The trained network is ``model_``, an ordinary glassnet ``Sequential`` (or
+a fresh copy of ``module``) to inspect, record or save.
 
 This module imports scikit-learn at its top; ``glassnet.models`` loads it only when one of the
 two names is first asked for, so the classic models need NumPy alone.
 """
 
+import inspect
+import math
 import numbers
 import warnings
 
 import numpy as np
+from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -25,6 +30,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import errors, nn, optim
+from ..io.save import build, describe
+from ..nn.module import REGISTRY
 from ..train.callbacks import EarlyStopping
 from ..train.fit import fit as train
 from ..train.regularization import WeightPenalty
@@ -37,6 +44,10 @@ ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "r
                "softplus": "softplus", "softsign": "softsign"}  # fmt: skip
 _RELU_LIKE = {"relu", "leaky_relu", "elu", "gelu"}  # He initialisation; the others Glorot
 _FLOATS = (np.float64, np.float32)  # float64 stays float64, float32 float32, the rest -> float64
+# the parameters that shape the built-in perceptron, at their defaults: with ``module`` they
+# have nothing to shape, so any other value is refused
+_MLP_ONLY = {"hidden_layer_sizes": (100,), "activation": "relu", "dropout": 0.0,
+             "batch_norm": False}  # fmt: skip
 
 
 class ConvergenceWarning(errors.ConvergenceWarning, SklearnConvergenceWarning):
@@ -69,9 +80,37 @@ def _positive_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0
 
 
+def _is_default(name, value, default):
+    """Whether the parameter ``name`` has its default value (hidden sizes in any sequence)."""
+    if name == "hidden_layer_sizes":
+        sizes = [value] if isinstance(value, numbers.Integral) else value
+        try:
+            return [int(n) for n in sizes] == list(default)
+        except (TypeError, ValueError):
+            return False
+    return isinstance(value, (str, numbers.Number)) and value == default
+
+
 def _draw_seed(rng):
     """An int seed for glassnet from scikit-learn's RandomState ``rng``."""
     return int(rng.randint(np.iinfo(np.int32).max))
+
+
+def _reseed(description, rng):
+    """Put a seed drawn from ``rng`` into the config of every layer of ``describe``'s output
+    whose constructor takes one (Dense, Conv2d, Dropout, ...), in the order of the layers."""
+    if isinstance(description, list):
+        for item in description:
+            _reseed(item, rng)
+        return
+    if not isinstance(description, dict):  # an absent sub-module (None)
+        return
+    cls = REGISTRY[description["class"]]
+    if "config" in description and "seed" in inspect.signature(cls).parameters:
+        description["config"]["seed"] = _draw_seed(rng)
+    _reseed(description.get("layers"), rng)
+    for value in (description.get("modules") or {}).values():
+        _reseed(value, rng)
 
 
 def _is_stochastic(estimator):
@@ -90,7 +129,7 @@ class _NeuralNet(BaseEstimator):
                  alpha=0.0001, batch_size="auto", learning_rate_init=None, max_iter=200,
                  shuffle=True, random_state=None, tol=1e-4, verbose=False, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, dropout=0.0,
-                 batch_norm=False):  # fmt: skip
+                 batch_norm=False, module=None, input_shape=None):  # fmt: skip
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -107,6 +146,8 @@ class _NeuralNet(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.dropout = dropout
         self.batch_norm = batch_norm
+        self.module = module
+        self.input_shape = input_shape
 
     # --- checks -------------------------------------------------------------------------
     def _fail(self, message):
@@ -162,6 +203,49 @@ class _NeuralNet(BaseEstimator):
             self._fail(f"solver {self.solver!r} is a full-batch method (defined on the whole "
                        f"training set), got batch_size={self.batch_size!r}; pass "
                        "batch_size='auto' or None")  # fmt: skip
+        self._check_module()
+
+    def _check_module(self):
+        """``module`` and ``input_shape``: a glassnet Module in place of the perceptron, and the
+        shape of one sample as it takes it."""
+        if self.module is None:
+            if self.input_shape is not None:
+                self._fail(f"input_shape reshapes the rows of X for a module; expected "
+                           f"input_shape=None without one, got {self.input_shape!r}")  # fmt: skip
+            return
+        if not isinstance(self.module, nn.Module):
+            self._fail(f"expected module to be a glassnet Module (glassnet.nn.Module), got "
+                       f"{type(self.module).__name__}")  # fmt: skip
+        changed = [f"{name}={getattr(self, name)!r}" for name, default in _MLP_ONLY.items()
+                   if not _is_default(name, getattr(self, name), default)]  # fmt: skip
+        if changed:
+            self._fail(f"{', '.join(_MLP_ONLY)} shape the built-in perceptron and do not apply "
+                       f"to a module: expected their defaults with module, got "
+                       f"{', '.join(changed)}")  # fmt: skip
+        if self.solver == "lm":
+            self._fail("solver 'lm' (Levenberg-Marquardt) fits the squared residuals of a plain "
+                       "Dense network: expected module=None with it")  # fmt: skip
+        shape = self.input_shape
+        if shape is not None:
+            try:
+                shape = list(shape)
+            except TypeError:
+                shape = None
+            if not shape or not all(_positive_int(n) for n in shape):
+                self._fail(f"expected input_shape as a sequence of positive ints, e.g. (1, 28, "
+                           f"28), or None, got {self.input_shape!r}")  # fmt: skip
+
+    def _sample_shape(self):
+        """The shape of one sample as the network takes it (None: the rows of X as they are)."""
+        return None if self.input_shape is None else tuple(int(n) for n in self.input_shape)
+
+    def _network_input(self, X, model):
+        """X (validated, 2-D) as ``model`` takes it: in its dtype, reshaped to input_shape."""
+        if self.module is None:
+            return X
+        X = X.astype(model.dtype, copy=False)
+        shape = self._sample_shape()
+        return X if shape is None else X.reshape(len(X), *shape)
 
     # --- the network --------------------------------------------------------------------
     def _build(self, n_in, n_out, output_activation, dtype, rng):
@@ -184,9 +268,48 @@ class _NeuralNet(BaseEstimator):
                                seed=_draw_seed(rng), dtype=dtype))  # fmt: skip
         return nn.Sequential(*layers)
 
-    def _start(self, n_features, dtype, rng):
-        """Build ``model_``, its loss and optimizer; reset the training record."""
-        self.model_ = self._build(n_features, self.n_outputs_, self.out_activation_, dtype, rng)
+    def _module_copy(self, X, rng):
+        """A fresh copy of ``module``: its architecture rebuilt by glassnet's describe/build (as
+        save and load do), every layer seeded from ``rng``; checked on the first sample of X.
+        ``module`` itself is never trained (scikit-learn's rule: fit leaves parameters alone)."""
+        shape = self._sample_shape()
+        if shape is not None and math.prod(shape) != X.shape[1]:
+            self._fail(f"expected input_shape whose product is the number of features of X, got "
+                       f"input_shape={self.input_shape!r} ({math.prod(shape)} values) for X "
+                       f"with {X.shape[1]} features")  # fmt: skip
+        try:
+            description = describe(self.module)
+        except TypeError as error:
+            self._fail(f"expected module to be made of registered glassnet classes (each fit "
+                       f"rebuilds it with fresh weights), got: {error}")  # fmt: skip
+        _reseed(description, rng)
+        model = build(description)
+        try:
+            out = model.predict(self._network_input(X[:1], model))
+        except ValueError as error:  # ShapeError among them
+            taken = f"(samples, {', '.join(map(str, shape or X.shape[1:]))})"
+            self._fail(f"expected module to take X as {taken}, got: {error}")
+        if out.ndim != 2:
+            self._fail(f"expected module to output (samples, outputs), got outputs of shape "
+                       f"{out.shape}")  # fmt: skip
+        self._check_module_outputs(out.shape[1])
+        return model
+
+    def _start(self, X, rng):
+        """Build ``model_`` for X (validated, 2-D), its loss and optimizer; reset the training
+        record."""
+        if self.module is None:
+            self.model_ = self._build(X.shape[1], self.n_outputs_, self.out_activation_, X.dtype,
+                                      rng)  # fmt: skip
+        else:
+            self.model_ = self._module_copy(X, rng)
+        self._scores_are_logits = False
+        if self.module is not None and self._loss_name() != "mse":
+            try:  # a module ending linear outputs logits: predict_proba applies the softmax
+                bound = nn.loss.bind(self._loss_name(), self.model_)
+            except ValueError as error:
+                self._fail(f"module: {error}")
+            self._scores_are_logits = bound.layer is None
         self._loss = L2Alpha(self._loss_name(), self.model_, float(self.alpha))
         lr = None if self.learning_rate_init is None else float(self.learning_rate_init)
         self._optimizer = optim.get(self.solver, self.model_.parameters(), lr)
@@ -199,8 +322,8 @@ class _NeuralNet(BaseEstimator):
         return min(200 if self.batch_size == "auto" else int(self.batch_size), n)
 
     def _train(self, X, T, stratify, rng):
-        """fit: a fresh network trained for up to max_iter epochs."""
-        self._start(X.shape[1], X.dtype, rng)
+        """fit: the fresh network of ``_start`` trained for up to max_iter epochs."""
+        X = self._network_input(X, self.model_)
         validation = None
         if self.early_stopping:
             counts = np.unique(stratify, return_counts=True)[1] if stratify is not None else None
@@ -247,7 +370,7 @@ class _NeuralNet(BaseEstimator):
         """The network's outputs for X (checked like the training data), in eval mode."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=_FLOATS)
-        return self.model_.predict(X)
+        return self.model_.predict(self._network_input(X, self.model_))
 
     @property
     def coefs_(self):
@@ -300,9 +423,22 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
     glassnet's own:
         dropout: probability of dropping each hidden unit in training (0: no dropout layers).
         batch_norm: batch normalisation between each hidden layer's linear part and activation.
+        module: a glassnet Module to train in place of the built-in perceptron, e.g. LeNet-5
+            (then hidden_layer_sizes, activation, dropout and batch_norm must keep their
+            defaults, and solver 'lm' is refused). It is the whole network: it outputs one
+            column per class (for two classes also one column), ending in a softmax (sigmoid)
+            or linear (logits; predict_proba applies the softmax or sigmoid). Each fit trains a
+            fresh copy, rebuilt from its architecture (glassnet's describe/build, so its
+            classes must be registered) with new weights drawn from random_state; ``module``
+            itself is never trained, and scikit-learn's clone copies it. alpha penalises the
+            Dense layers' weights only.
+        input_shape: with module, the shape of one sample as the module takes it, e.g.
+            (1, 28, 28): the rows of X (samples, 784) go in as (samples, 1, 28, 28); its product
+            must be the number of features. None: the rows as they are.
 
-    Attributes: classes_, n_features_in_ (and feature_names_in_), n_outputs_, out_activation_,
-        n_iter_, loss_curve_ (training loss per epoch, the alpha penalty included),
+    Attributes: classes_, n_features_in_ (and feature_names_in_), n_outputs_ (the network's
+        output columns), out_activation_ (what turns them into probabilities), n_iter_,
+        loss_curve_ (training loss per epoch, the alpha penalty included),
         validation_loss_curve_ (with early_stopping, else None), best_loss_, history_ (the last
         glassnet History), model_ (the glassnet network), coefs_ and intercepts_ (as in
         MLPClassifier).
@@ -311,7 +447,18 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
     def _loss_name(self):
         if self.solver == "lm":
             return "mse"
-        return "binary_cross_entropy" if len(self.classes_) == 2 else "cross_entropy"
+        return "binary_cross_entropy" if self.n_outputs_ == 1 else "cross_entropy"
+
+    def _check_module_outputs(self, width):
+        """A module outputs one column per class, or for two classes possibly one (a sigmoid or
+        a logit: the binary cross-entropy); that fixes n_outputs_ and out_activation_."""
+        n = len(self.classes_)
+        if not (width == n or width == 1 and n == 2):
+            one = " (or 1, a sigmoid or logit output, for the two classes)" if n == 2 else ""
+            self._fail(f"expected module to output {n} columns, one per class{one}, got "
+                       f"{width}")  # fmt: skip
+        self.n_outputs_ = width
+        self.out_activation_ = "sigmoid" if width == 1 else "softmax"
 
     def _set_classes(self, classes):
         self.classes_ = classes
@@ -325,7 +472,7 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
         """What the network is trained on for the class indices ``index`` (into classes_): 0/1
         for the one sigmoid output of two classes, the indices themselves for the softmax
         outputs, one-hot rows for solver 'lm' (squared residuals)."""
-        if len(self.classes_) == 2:
+        if self.n_outputs_ == 1:
             return index.astype(dtype)
         if self.solver == "lm":
             return np.eye(len(self.classes_), dtype=dtype)[index]
@@ -339,7 +486,8 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
         classes, index = np.unique(y, return_inverse=True)
         self._set_classes(classes)
         rng = check_random_state(self.random_state)
-        return self._train(X, self._encode_targets(index, X.dtype), index, rng)
+        self._start(X, rng)
+        return self._train(X, self._encode_targets(index, self.model_.dtype), index, rng)
 
     def _index(self, y):
         """Class indices of labels y, which must all be in classes_."""
@@ -367,21 +515,20 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
         check_classification_targets(y)
         if first:
             self._set_classes(np.unique(classes))
-            rng = check_random_state(self.random_state)
-            self._start(X.shape[1], X.dtype, rng)
+            self._start(X, check_random_state(self.random_state))
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             self._fail(f"expected classes={self.classes_.tolist()} as on the first call, "
                        f"got {np.asarray(classes).tolist()}")  # fmt: skip
-        X = X.astype(self.model_.dtype, copy=False)
+        X = self._network_input(X.astype(self.model_.dtype, copy=False), self.model_)
         return self._one_epoch(X, self._encode_targets(self._index(y), X.dtype))
 
     def predict_proba(self, X):
         """Class probabilities (samples, classes), columns in the order of classes_."""
         out = self._outputs(X)
-        if len(self.classes_) == 2:
-            p = out.reshape(-1)
+        if self.n_outputs_ == 1:
+            p = expit(out.reshape(-1)) if self._scores_are_logits else out.reshape(-1)
             return np.column_stack([1 - p, p])
-        return out
+        return softmax(out, axis=1) if self._scores_are_logits else out
 
     def predict_log_proba(self, X):
         """log of predict_proba."""
@@ -398,7 +545,8 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNet):
     """A multi-layer perceptron regressor: linear output units trained on the mean squared
     error, with scikit-learn's interface and MLPRegressor's parameter names (see
     ``NeuralNetClassifier`` for every parameter). y may have one column or several; predict
-    returns (samples,) when y was 1-D and (samples, outputs) when it was 2-D.
+    returns (samples,) when y was 1-D and (samples, outputs) when it was 2-D. A ``module`` (with
+    ``input_shape``) outputs one column per output of y, with a linear last layer.
 
     Attributes: n_features_in_ (and feature_names_in_), n_outputs_, n_iter_, loss_curve_ (the mean
     squared error per epoch, the alpha penalty included), validation_loss_curve_, best_loss_,
@@ -407,6 +555,12 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNet):
 
     def _loss_name(self):
         return "mse"
+
+    def _check_module_outputs(self, width):
+        """A module outputs one column per column of y (one for 1-D y)."""
+        if width != self.n_outputs_:
+            self._fail(f"expected module to output {self.n_outputs_} column(s), one per output "
+                       f"of y, got {width}")  # fmt: skip
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -434,7 +588,9 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNet):
         self._check_params()
         X, y = validate_data(self, X, y, dtype=_FLOATS, multi_output=True, y_numeric=True)
         T = self._check_targets(X, y, reset=True)
-        return self._train(X, T, None, check_random_state(self.random_state))
+        rng = check_random_state(self.random_state)
+        self._start(X, rng)
+        return self._train(X, T.astype(self.model_.dtype, copy=False), None, rng)
 
     @available_if(_is_stochastic)
     def partial_fit(self, X, y):
@@ -447,12 +603,12 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNet):
                              reset=first)  # fmt: skip
         if first:
             T = self._check_targets(X, y, reset=True)
-            rng = check_random_state(self.random_state)
-            self._start(X.shape[1], X.dtype, rng)
+            self._start(X, check_random_state(self.random_state))
         else:
-            X = X.astype(self.model_.dtype, copy=False)
             T = self._check_targets(X, y, reset=False)
-        return self._one_epoch(X, T)
+        X = X.astype(self.model_.dtype, copy=False)
+        T = T.astype(self.model_.dtype, copy=False)
+        return self._one_epoch(self._network_input(X, self.model_), T)
 
     def predict(self, X):
         """The network's outputs: (samples,) if y was 1-D in fit, else (samples, outputs)."""
