@@ -288,3 +288,45 @@ def test_errors_agree_with_torch_on_what_is_refused():
         with pytest.raises((RuntimeError, ValueError)):
             call()
     assert F.conv_transpose2d(x, w[:4], dilation=2, output_padding=1).shape == (1, 4, 10, 10)
+
+
+def test_workspace_hands_out_an_array_again_only_once_nobody_holds_it():
+    from glassnet.ops import _util
+
+    _util.release_workspaces()
+    shape = (_util._WORKSPACE_MIN // 4 + 1,)  # just above the size that is kept
+    first = _util.workspace(shape, np.float32)
+    held = first.reshape(-1, 1)  # a view (what an op saves) holds its base
+    del first
+    second = _util.workspace(shape, np.float32)
+    assert second is not held.base  # still held: a new array
+    del held
+    third = _util.workspace(shape, np.float32)
+    assert third is not second
+    del third
+    assert len(_util._workspaces[(shape, np.dtype(np.float32))]) == _util._WORKSPACE_KEEP
+    small = _util.workspace((10,), np.float32)
+    assert small.shape == (10,) and (small.shape, small.dtype) not in _util._workspaces
+    _util.release_workspaces()
+
+
+def test_a_large_convolution_reuses_its_columns_and_keeps_its_gradients():
+    # 32 -> 32 3x3 at batch 64 has 58 MB of im2col columns: kept, and reused across steps
+    # only after the backward let them go; two forwards before one backward must not share
+    from glassnet.ops import _util
+
+    _util.release_workspaces()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 32, 28, 28)).astype(np.float32)
+    w = gn.tensor((rng.standard_normal((32, 32, 3, 3)) / 17).astype(np.float32),
+                  requires_grad=True)  # fmt: skip
+    up = rng.standard_normal((64, 32, 28, 28)).astype(np.float32)
+    ops.conv2d(gn.tensor(x), w, padding=1).backward(up)
+    expected = w.grad.copy()
+    w.grad = None
+    a = ops.conv2d(gn.tensor(x), w, padding=1)
+    b = ops.conv2d(gn.tensor(x[::-1].copy()), w, padding=1)  # both hold their columns
+    (a * gn.tensor(up)).sum().backward()
+    np.testing.assert_allclose(w.grad, expected, rtol=1e-5, atol=1e-4)
+    del a, b
+    _util.release_workspaces()

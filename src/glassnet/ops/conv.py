@@ -27,7 +27,7 @@ import numbers
 from ..autodiff import Op, Tensor
 from ..backend import xp
 from ..errors import ShapeError
-from ._util import add_tangents, as_tensor, cast, operands
+from ._util import add_tangents, as_tensor, cast, operands, workspace
 from .shape import reshape
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d"]
@@ -80,7 +80,7 @@ class _Geometry:
         """A = the windows of the padded image as rows (c, i, j) and columns (y, x, n):
         shape (C * kh * kw, Ho * Wo * N)."""
         c, n = padded.shape[0], padded.shape[-1]
-        cols = xp.empty((c, *self.kernel, *self.out, n), padded.dtype)
+        cols = workspace((c, *self.kernel, *self.out, n), padded.dtype)
         for i, j, window in self.windows():
             cols[:, i, j] = padded[window]
         return cols.reshape(c * self.kernel[0] * self.kernel[1], -1)
