@@ -142,7 +142,7 @@ def add_tangents(*terms):
 # ---- reused scratch arrays ---------------------------------------------------------------------
 
 _WORKSPACE_MIN = 16 << 20  # bytes: smaller arrays come back from malloc's own free lists
-_WORKSPACE_KEEP = 2  # arrays kept per (shape, dtype)
+_WORKSPACE_KEEP = 8  # arrays kept per (shape, dtype): a network has several layers of a shape
 _workspaces = {}  # (shape, dtype) -> arrays, most recently made last
 _REFS_WHEN_FREE = 3  # the list's reference, the loop variable's and getrefcount's argument
 
