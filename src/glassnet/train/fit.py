@@ -49,7 +49,7 @@ def fit(
         validation_data: (X_val, y_val), evaluated after every epoch; or validation_split: the
             last fraction of (X, y) held out (before shuffling).
         callbacks: Callback objects (e.g. EarlyStopping, a diagnostics Recorder).
-        metrics: names ('accuracy', 'zero_one', 'mse', 'mae') or callables(output, target).
+        metrics: names ('accuracy', 'zero_one', 'mean_iou', 'mse', 'mae') or callables.
         verbose: 0 silent, 1 a progress bar in a terminal, 2 one line per epoch.
         seed: int or Generator for the shuffling (and for ``augment``).
         augment: a callable augment(X_batch, y_batch, rng) -> (X_batch, y_batch) applied to every
@@ -96,7 +96,7 @@ def evaluate(model, X, y, *, loss, metrics=(), batch_size=1024):
 
     Args:
         model: a Module. X, y: as for ``fit``. loss: a loss name or callable.
-        metrics: 'accuracy', 'zero_one', 'mse', 'mae' or callables(output, target).
+        metrics: 'accuracy', 'zero_one', 'mean_iou', 'mse', 'mae' or callables.
         batch_size: samples per forward pass (only memory depends on it).
     Returns:
         {"loss": float, "<metric>": float, ...}, keyed like the History. The loss is the

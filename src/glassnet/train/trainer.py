@@ -111,7 +111,7 @@ class Trainer(TrainingState):
             to the model once (a softmax or sigmoid output is trained through the fused op).
         optimizer: a name (see ``glassnet.optim.get``) or an Optimizer over this model's
             parameters. lr: its learning rate (None: the optimizer's default).
-        metrics: names ('accuracy', 'zero_one', 'mse', 'mae') or callables(output, target).
+        metrics: names ('accuracy', 'zero_one', 'mean_iou', 'mse', 'mae') or callables.
         callbacks: Callback objects; ``callback.state`` is set to this trainer.
         augment: a callable augment(X_batch, y_batch, rng) -> (X_batch, y_batch) for every
             training batch. seed: int or Generator for the shuffling and ``augment``.
