@@ -69,3 +69,15 @@ def test_fcn_shapes_are_seeded_and_labelled_where_they_are_drawn():
     # shapes are 0.6 to 1.2 brighter than the noise around them
     assert X[:, 0][y > 0].mean() > X[:, 0][y == 0].mean() + 0.6
     assert not np.array_equal(shapes(64, seed=4)[1], y)
+
+
+def test_filters_example_draws_the_kernels_before_and_after_training(tmp_path, capsys):
+    result = load_example("cnn_filters").main(["--epochs", "1", "--limit", "512", "--seed", "0",
+                                               "--out", str(tmp_path)])  # fmt: skip
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["filters-after.png", "filters-before.png", "maps-after.png",
+                     "maps-before.png"]  # fmt: skip
+    assert all(p.stat().st_size > 1000 for p in tmp_path.iterdir())  # pictures, not empty files
+    assert result["rms"]["after"] != result["rms"]["before"]  # training moved the kernels
+    assert result["accuracy"] > 0.2  # chance is 0.1
+    assert "wrote " in capsys.readouterr().out
