@@ -124,8 +124,8 @@ class Module:
     @property
     def dtype(self):
         """dtype of the parameters (the default dtype for a module without any)."""
-        params = self.parameters()
-        return params[0].dtype if params else default_dtype()
+        first = next(self.named_parameters(), None)  # (the first suffices: no full walk)
+        return first[1].dtype if first is not None else default_dtype()
 
     def astype(self, dtype):
         """Convert every parameter and buffer to ``dtype`` in place; returns self."""
