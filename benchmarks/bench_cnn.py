@@ -7,11 +7,15 @@ float32, interleaved rounds (see bench_peers.py), ratios of medians.
 (block)  ms per training step of a 3x3-conv block network (two Conv2d 32->32 3x3 'same' +
          BatchNorm2d + ReLU on 28x28 maps from a 1->32 stem, global average pooling, 10
          classes), batch 64; target at most 1.5x.
+(solo)   the same two step times with each framework alone in a fresh process (three
+         processes each, alternating; the median of their medians): no other library's
+         threads are left spinning from the round before. Both get the allocator setting of
+         glassnet's Trainer (backend.retain_freed_memory), as they do in the shared process.
 (memory) the growth of peak RSS over 20 LeNet-5 training steps, each framework in a fresh
          process (the peak is reset to the current RSS after the model is built, through
          /proc/self/clear_refs; Linux); target at most 1.5x torch's.
 
-Run:  python benchmarks/bench_cnn.py [--steps 20] [--repeats 7]     (about a minute)
+Run:  python benchmarks/bench_cnn.py [--steps 20] [--repeats 7]     (about two minutes)
 The inputs are random: the speed of a step does not depend on the values.
 """
 
@@ -19,6 +23,7 @@ import argparse
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -156,17 +161,56 @@ def memory(steps):
     return value
 
 
+def solo_child(framework, name, steps, repeats):
+    """The median ms per step of ``name`` for ``framework``, alone in this process, with the
+    allocator setting glassnet's Trainer makes (so that torch gets it too, as in the same-process
+    rounds: without it torch's block network step takes 1.5x as long here)."""
+    import torch
+
+    import glassnet as gn
+
+    torch.set_num_threads(THREADS)
+    gn.backend.retain_freed_memory()
+    nets = {"lenet": (glassnet_lenet, torch_lenet), "block": (glassnet_block, torch_block)}
+    make = glassnet_steps if framework == "glassnet" else torch_steps
+    run = make(nets[name][0 if framework == "glassnet" else 1], steps)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(1000 * (time.perf_counter() - start) / steps)
+    return median(times)
+
+
+def solo(name, steps, repeats, processes=3):
+    medians = {"glassnet": [], "PyTorch": []}
+    for _ in range(processes):
+        for framework in medians:
+            out = subprocess.run([sys.executable, __file__, "--solo-child", framework, name,
+                                  "--steps", str(steps), "--repeats", str(repeats)],
+                                 capture_output=True, text=True, check=True)  # fmt: skip
+            medians[framework].append(json.loads(out.stdout.strip().splitlines()[-1])["ms"])
+    g, t = median(medians["glassnet"]), median(medians["PyTorch"])
+    print(f"  {name} alone, {processes} processes each: glassnet {g:.2f} ms, PyTorch {t:.2f} ms,"
+          f" glassnet / PyTorch = {g / t:.2f}")  # fmt: skip
+    return g / t
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--memory-child", choices=["glassnet", "PyTorch"], help=argparse.SUPPRESS)
+    parser.add_argument("--solo-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(THREADS)
     if args.memory_child:
         print(json.dumps({"kib": peak_growth(args.memory_child, args.steps)}))
+        return
+    if args.solo_child:
+        print(json.dumps({"ms": solo_child(*args.solo_child, args.steps, args.repeats)}))
         return
     import torch
 
@@ -175,9 +219,12 @@ def main():
     blas_report()
     lenet = timed("lenet", glassnet_lenet, torch_lenet, args.steps, args.repeats, "<= 1.0 (must: <= 1.3)")
     block = timed("block", glassnet_block, torch_block, max(args.steps // 4, 3), args.repeats, "<= 1.5")
+    print("\n(solo) each framework alone in a fresh process")
+    lenet_solo = solo("lenet", args.steps, args.repeats)
+    block_solo = solo("block", max(args.steps // 4, 3), args.repeats)
     mem = memory(args.steps)
-    print(f"\nsummary: lenet {lenet[0]:.2f}x, block {block[0]:.2f}x, memory {mem:.2f}x torch "
-          f"({load_average()} at the end)")  # fmt: skip
+    print(f"\nsummary: lenet {lenet[0]:.2f}x (alone {lenet_solo:.2f}x), block {block[0]:.2f}x "
+          f"(alone {block_solo:.2f}x), memory {mem:.2f}x torch ({load_average()} at the end)")
 
 
 if __name__ == "__main__":
