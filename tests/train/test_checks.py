@@ -181,3 +181,15 @@ def test_a_callable_loss_that_gives_no_scalar_tensor_is_refused_before_training(
     X, labels, _ = _data()
     _refused(TypeError, rf"fit: expected the loss to return a scalar Tensor.*{got}", _net(1), X,
              labels, loss)  # fmt: skip
+
+
+def test_check_finite_passes_finite_values_whose_sum_overflows_and_finds_every_bad_one():
+    from glassnet.train.checks import check_finite
+
+    check_finite("fit", "X", np.full((4, 3), 3e38, np.float32))  # the sum is inf, no value is
+    for bad, kind in ((np.nan, "NaN"), (np.inf, "inf"), (-np.inf, "inf")):
+        X = np.ones((4, 3), np.float32)
+        X[2, 1] = bad
+        with pytest.raises(ValueError, match=f"fit: X has 1 NaN or inf values \\(first: {kind} "
+                                             "at row 2, column 1\\)"):  # fmt: skip
+            check_finite("fit", "X", X)
