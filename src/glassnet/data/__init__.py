@@ -7,7 +7,9 @@ sub-folder per class; needs Pillow): ``load_image_folder``. Preprocessing:
 ``Standardizer``, ``MinMaxScaler``, ``one_hot``, ``from_one_hot``, ``train_test_split``,
 ``train_val_test_split``. Augmentation (for ``fit(augment=...)``): ``AdditiveNoise``, ``Mixup``;
 for (n, C, H, W) images ``RandomFlip``, ``RandomShift``, ``RandomCrop``, ``RandomAffine``,
-``RandomRotation``, ``BrightnessJitter``, ``ContrastJitter`` and ``Compose``.
+``RandomRotation``, ``BrightnessJitter``, ``ContrastJitter`` and ``Compose``. Sequences:
+``sliding_windows`` (forecasting pairs from a series), ``load_sunspots`` (the yearly sunspot
+numbers 1700-2008, shipped), ``CharText`` (character-level text) and ``pad_sequences``.
 """
 
 from .augmentation import AdditiveNoise, Mixup
@@ -31,12 +33,14 @@ from .preprocessing import (
     train_test_split,
     train_val_test_split,
 )
+from .sequences import CharText, load_sunspots, pad_sequences, sliding_windows
 from .toy import and_gate, blobs, circles, noisy_sine, or_gate, two_moons, two_spirals, xor
 
 __all__ = [
-    "AdditiveNoise", "BrightnessJitter", "Compose", "ContrastJitter", "MinMaxScaler", "Mixup",
-    "RandomAffine", "RandomCrop", "RandomFlip", "RandomRotation", "RandomShift", "Standardizer",
-    "and_gate", "blobs", "circles", "from_one_hot", "load_image_folder", "load_mnist",
-    "mnist_subset_info", "noisy_sine", "one_hot", "or_gate", "train_test_split",
-    "train_val_test_split", "two_moons", "two_spirals", "xor",
+    "AdditiveNoise", "BrightnessJitter", "CharText", "Compose", "ContrastJitter", "MinMaxScaler",
+    "Mixup", "RandomAffine", "RandomCrop", "RandomFlip", "RandomRotation", "RandomShift",
+    "Standardizer", "and_gate", "blobs", "circles", "from_one_hot", "load_image_folder",
+    "load_mnist", "load_sunspots", "mnist_subset_info", "noisy_sine", "one_hot", "or_gate",
+    "pad_sequences", "sliding_windows", "train_test_split", "train_val_test_split", "two_moons",
+    "two_spirals", "xor",
 ]  # fmt: skip
