@@ -256,7 +256,8 @@ def test_split_shares_the_vocabulary():
     (("abcd", 2.0), TypeError, "CharText: expected seq_len a positive int, got 2.0"),
     (("abcd", 4), ValueError,
      "CharText: expected a text of at least seq_len + 1 = 5 characters, got 4"),
-    (("", 1), ValueError, "CharText: expected a text of at least seq_len + 1 = 2 characters, got 0"),
+    (("", 1), ValueError,
+     "CharText: expected a text of at least seq_len + 1 = 2 characters, got 0"),
 ])  # fmt: skip
 def test_chartext_bad_construction(args, error, message):
     with pytest.raises(error, match=f"^{re.escape(message)}$"):

@@ -382,6 +382,9 @@ SAMPLES = {  # constructor arguments of each registered class (default: none)
     "MaxPool1d": {"kernel_size": 2}, "MaxPool2d": {"kernel_size": 2},
     "AvgPool1d": {"kernel_size": 2}, "AvgPool2d": {"kernel_size": 2},
     "Concat": {"branches": (nn.Dense(3, 2), nn.Dense(3, 1))},
+    "LayerNorm": {"normalized_shape": (2, 3)},
+    "Embedding": {"num_embeddings": 5, "embedding_dim": 3},
+    "RNN": {"input_size": 3, "hidden_size": 4, "num_layers": 2, "bidirectional": True},
 }
 
 

@@ -65,7 +65,9 @@ class OpSpec:
         away_from: kinks (relu at 0, clip bounds, ...); samples keep ``margin`` from them.
         distinct: all sampled values are pairwise at least ~2 / (number of values) apart.
         layout: "tensors" fn(*inputs, *args), "list" fn([inputs], *args),
-            "args_first" fn(*args, *inputs) (where: the condition comes first).
+            "args_first" fn(*args, *inputs) (where: the condition comes first),
+            "first_then_args" fn(inputs[0], *args, *inputs[1:]) (layer_norm: x, the
+            normalised shape, then weight and bias).
         differentiable: False for ops whose gradient is zero by definition (step): torch is
             compared on values only and glassnet's gradient must be all zeros.
         backward_bug: a known library bug in the backward pass: the tests that run backward
@@ -115,6 +117,8 @@ class OpSpec:
             return f(list(inputs), *self.args, **self.kwargs)
         if self.layout == "args_first":
             return f(*self.args, *inputs, **self.kwargs)
+        if self.layout == "first_then_args":
+            return f(inputs[0], *self.args, *inputs[1:], **self.kwargs)
         return f(*inputs, *self.args, **self.kwargs)
 
     def param(self, backward=True):
@@ -274,6 +278,33 @@ _COND = _C.random((3, 4)) > 0.5
 _MASK = np.array(
     [[True, False, True, True], [False, False, True, False], [True, True, False, True]]
 )
+
+# -- recurrent (ops/recurrent.py): the Elman cell composed step by step -------------------------
+
+
+def _elman_reference(lib):
+    """The Elman RNN of ops.elman written as a loop over the cell, for NumPy (lib=np) or torch."""
+
+    def reference(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity="tanh", mask=None):
+        f = lib.tanh if nonlinearity == "tanh" else (lambda a: a * (a > 0))
+        h, outputs = h0, []
+        for t in range(x.shape[0]):
+            z = f(x[t] @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
+            if mask is None:
+                h = z
+                outputs.append(z)
+            else:
+                m = mask[t][:, None] if lib is np else T.as_tensor(mask[t][:, None] * 1.0)
+                h = m * z + (1 - m) * h
+                outputs.append(m * z)
+        return lib.stack(outputs)
+
+    return reference
+
+
+_ELMAN_SHAPES = ((5, 2, 3), (2, 4), (4, 3), (4, 4), (4,), (4,))  # T = 5, N = 2, in 3, H 4
+_ELMAN_RANGE = {"low": (-2.0, -1.0, -0.8, -0.8, -0.5, -0.5), "high": (2.0, 1.0, 0.8, 0.8, 0.5, 0.5)}
+_ELMAN_MASK = np.array([[1, 1], [1, 1], [0, 1], [1, 0], [0, 0]])  # padding, also in the middle
 
 # ---- the table -------------------------------------------------------------------------------
 
@@ -997,5 +1028,105 @@ SPECS += [
     OpSpec(
         "dropout2d_eval", ops.dropout2d, ((2, 3, 2, 2),), lambda x, **kw: x, lambda x, **kw: x,
         kwargs={"p": 0.5, "seed": 0, "training": False},
+    ),
+    # the Elman RNN over a whole sequence (one node; the references loop over the cell)
+    OpSpec(
+        "elman_tanh", ops.elman, _ELMAN_SHAPES, _elman_reference(np), _elman_reference(T),
+        **_ELMAN_RANGE,
+    ),
+    OpSpec(
+        "elman_relu", ops.elman, _ELMAN_SHAPES, _elman_reference(np), _elman_reference(T),
+        kwargs={"nonlinearity": "relu"}, **_ELMAN_RANGE,
+    ),
+    OpSpec(
+        "elman_tanh_mask", ops.elman, _ELMAN_SHAPES, _elman_reference(np), _elman_reference(T),
+        kwargs={"mask": _ELMAN_MASK}, **_ELMAN_RANGE,
+    ),
+    OpSpec(
+        "elman_relu_mask", ops.elman, _ELMAN_SHAPES, _elman_reference(np), _elman_reference(T),
+        kwargs={"nonlinearity": "relu", "mask": _ELMAN_MASK}, **_ELMAN_RANGE,
+    ),
+]  # fmt: skip
+
+
+# -- layer normalisation (ops/layernorm.py) -----------------------------------------------------
+
+
+def _np_layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    y = (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+    y = y if weight is None else y * weight
+    return y if bias is None else y + bias
+
+
+def _torch_layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
+    return F.layer_norm(x, shape, weight, bias, eps)
+
+
+SPECS += [
+    OpSpec(
+        "layer_norm", ops.layer_norm, ((5, 4), (4,), (4,)), _np_layer_norm, _torch_layer_norm,
+        args=(4,), layout="first_then_args",
+    ),
+    # a sequence (batch, time, features): each position normalised over its own features
+    OpSpec(
+        "layer_norm_sequence", ops.layer_norm, ((2, 3, 5), (5,), (5,)), _np_layer_norm,
+        _torch_layer_norm, args=((5,),), layout="first_then_args",
+    ),
+    OpSpec(
+        "layer_norm_two_axes_eps", ops.layer_norm, ((2, 3, 2, 3), (2, 3), (2, 3)),
+        _np_layer_norm, _torch_layer_norm, args=((2, 3),), kwargs={"eps": 0.1},
+        layout="first_then_args",
+    ),
+    OpSpec(
+        "layer_norm_no_affine", ops.layer_norm, ((3, 2, 4),), _np_layer_norm, _torch_layer_norm,
+        args=((4,),), layout="first_then_args",
+    ),
+    OpSpec(
+        "layer_norm_two_axes_weight_only", ops.layer_norm, ((4, 2, 3), (2, 3)), _np_layer_norm,
+        _torch_layer_norm, args=((2, 3),), layout="first_then_args",
+    ),
+    OpSpec(
+        "layer_norm_bias_only", ops.layer_norm, ((2, 3, 4), (4,)), _np_layer_norm,
+        _torch_layer_norm, args=((4,), None), layout="first_then_args",
+    ),
+    OpSpec(
+        "layer_norm_vector", ops.layer_norm, ((6,), (6,), (6,)), _np_layer_norm,
+        _torch_layer_norm, args=(6,), layout="first_then_args",
+    ),
+]  # fmt: skip
+
+
+# -- embedding (ops/embedding.py): the gradient w.r.t. the weight; the indices are constants ----
+
+
+def _torch_embedding(indices, weight, padding_idx=None):
+    return F.embedding(_tt(indices), weight, padding_idx)
+
+
+_TOKENS = np.array([[1, 4, 1, 0], [6, 1, 4, 4], [2, 2, 2, 5]])  # repeated rows add up
+_TOKENS_3D = _C.integers(0, 3, (2, 3, 2))  # a few rows picked many times
+
+SPECS += [
+    OpSpec(
+        "embedding", ops.embedding, ((7, 3),), lambda i, w: w[i], _torch_embedding,
+        args=(_TOKENS,), layout="args_first",
+    ),
+    OpSpec(
+        "embedding_repeated_3d", ops.embedding, ((3, 4),), lambda i, w: w[i], _torch_embedding,
+        args=(_TOKENS_3D,), layout="args_first",
+    ),
+    OpSpec(
+        "embedding_vector_indices", ops.embedding, ((5, 2),), lambda i, w: w[i],
+        _torch_embedding, args=(np.array([4, 0, 4, 3]),), layout="args_first",
+    ),
+    # padding_idx: a row no index picks here (with one picked, finite differences see the row
+    # that the analytic gradient leaves out by definition; tests/ops/test_embedding.py)
+    OpSpec(
+        "embedding_padding_idx_unpicked", ops.embedding, ((7, 3),),
+        lambda i, w, padding_idx: w[i], _torch_embedding, args=(_TOKENS,),
+        kwargs={"padding_idx": 3}, layout="args_first",
     ),
 ]  # fmt: skip

@@ -13,9 +13,11 @@ from .conv import (  # fmt: skip
 from .dense import Dense
 from .diagnostics import Recorder
 from .dropout import Dropout, Dropout2d
+from .embedding import Embedding
 from .module import REGISTRY, Module, Parameter, Sequential, register
-from .normalization import BatchNorm, BatchNorm2d
+from .normalization import BatchNorm, BatchNorm2d, LayerNorm
 from .noise import GaussianNoise
+from .recurrent import RNN
 from .torch_state import load_torch_state_dict
 
 __all__ = [
@@ -26,4 +28,6 @@ __all__ = [
     "LogSoftmax", "load_torch_state_dict", "Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool1d",
     "MaxPool2d", "AvgPool1d", "AvgPool2d", "GlobalAvgPool2d", "Upsample", "Flatten", "BatchNorm2d",
     "Dropout2d",
+    "LayerNorm", "Embedding",
+    "RNN",
 ]  # fmt: skip

@@ -1,13 +1,14 @@
-"""The batch normalisation layer."""
+"""The normalisation layers: batch normalisation and layer normalisation."""
 
 import numbers
 
 from .. import ops
 from ..backend import default_dtype, xp
 from ..errors import ShapeError
+from .init import reserve
 from .module import Module, Parameter, register
 
-__all__ = ["BatchNorm", "BatchNorm2d"]
+__all__ = ["BatchNorm", "BatchNorm2d", "LayerNorm"]
 
 
 @register
@@ -97,3 +98,76 @@ class BatchNorm2d(BatchNorm):
 
     ranks = (4,)
     axes = "(batch, {}, height, width)"
+
+
+@register
+class LayerNorm(Module):
+    """Layer normalisation of each sample over its trailing axes (torch's nn.LayerNorm):
+    y = gamma * (x - mu) / sqrt(var + eps) + beta, with mu and var (biased) the mean and
+    variance of the sample's values over the last ``len(normalized_shape)`` axes.
+
+    The statistics are each sample's own (each position's, for a (batch, time, features)
+    sequence), the same in training and evaluation: no running statistics, and a batch of
+    one is fine. The usual place is around the sub-layers of a sequence model.
+
+    Args:
+        normalized_shape: int or tuple of ints, the trailing shape of the input (features).
+        eps: added to the variance, > 0.
+        elementwise_affine: learn gamma (and beta) of shape normalized_shape (default True);
+            False: y = x_hat, no parameters.
+        bias: learn beta too (default True; only with elementwise_affine).
+        dtype: dtype of the parameters (default: glassnet's default dtype).
+    Parameters: gamma (ones) and beta (zeros), shape normalized_shape (torch's weight and
+        bias; ``load_torch_state_dict`` maps them).
+    Shapes: (..., *normalized_shape) -> the same shape.
+    Reference: Ba, Kiros & Hinton, "Layer normalization", arXiv:1607.06450 (2016).
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, *,
+                 dtype=None):  # fmt: skip
+        super().__init__()
+        shape = (normalized_shape,) if _is_count(normalized_shape) else normalized_shape
+        if not isinstance(shape, (tuple, list)) or not shape or not all(map(_is_count, shape)):
+            raise ValueError(f"LayerNorm: expected normalized_shape to be a positive int or "
+                             f"a non-empty tuple of positive ints, "
+                             f"got {normalized_shape!r}")  # fmt: skip
+        if isinstance(eps, bool) or not (isinstance(eps, numbers.Real) and eps > 0):
+            raise ValueError(f"LayerNorm: expected eps > 0, got {eps!r}")
+        for what, flag in (("elementwise_affine", elementwise_affine), ("bias", bias)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"LayerNorm: expected {what} to be True or False, got {flag!r}")
+        dtype = default_dtype() if dtype is None else xp.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"LayerNorm: expected a floating dtype for gamma and beta, got {dtype}")
+        self.normalized_shape, self.eps = tuple(int(n) for n in shape), float(eps)
+        self.elementwise_affine, self.bias, self._dtype = elementwise_affine, bias, dtype
+        self.gamma = self.beta = None
+        if elementwise_affine:
+            reserve(((1 + bias), *self.normalized_shape))  # gamma (and beta), not via nn.init
+            self.gamma = Parameter(xp.ones(self.normalized_shape, dtype))
+            self.beta = Parameter(xp.zeros(self.normalized_shape, dtype)) if bias else None
+
+    def forward(self, x):
+        k, shape = len(self.normalized_shape), self.normalized_shape
+        if x.ndim < k or tuple(x.shape[x.ndim - k :]) != shape:
+            raise ShapeError(f"{self!r}: expected input (..., {', '.join(map(str, shape))}), "
+                             f"got {x.shape}")  # fmt: skip
+        return ops.layer_norm(x, shape, self.gamma, self.beta, eps=self.eps)
+
+    def config(self):
+        return {"normalized_shape": list(self.normalized_shape), "eps": self.eps,
+                "elementwise_affine": self.elementwise_affine, "bias": self.bias,
+                "dtype": str(self._dtype if self.gamma is None else self.gamma.dtype)}  # fmt: skip
+
+    def extra_repr(self):
+        shape = self.normalized_shape
+        text = f"{shape[0] if len(shape) == 1 else shape}, eps={self.eps}"
+        if not self.elementwise_affine:
+            text += ", elementwise_affine=False"
+        elif self.beta is None:
+            text += ", bias=False"
+        return text
+
+
+def _is_count(n):
+    return isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1

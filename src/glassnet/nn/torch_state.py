@@ -11,9 +11,15 @@ parameters or buffers itself. Then, by the names torch gives them:
     BatchNorm1d / BatchNorm2d (weight, bias, running_mean, running_var, num_batches_tracked)
                                            -> BatchNorm / BatchNorm2d  gamma, beta, the buffers
                                               (num_batches_tracked is ignored)
+    LayerNorm (weight, bias)               -> LayerNorm (gamma, beta)
+    Embedding (weight)                     -> Embedding (W)            weight (num, dim) = W
+    RNN (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, ..._reverse, ..._l1 ...)
+                                           -> RNN  W_ih_l0, W_hh_l0, b_ih_l0, b_hh_l0, ...
 
 Shapes must agree exactly; a mismatch names the torch key and the glassnet layer.
 """
+
+import re
 
 import numpy as np
 
@@ -26,6 +32,15 @@ __all__ = ["load_torch_state_dict"]
 _NAMES = {"weight": ("W", "gamma"), "bias": ("b", "beta"), "running_mean": ("running_mean",),
           "running_var": ("running_var",)}  # fmt: skip
 _IGNORED = ("num_batches_tracked",)
+_RECURRENT = re.compile(r"(weight|bias)(_[ih]h_l\d+(?:_reverse)?)")  # weight_ih_l0 -> W_ih_l0
+
+
+def _targets(key):
+    """The glassnet names a torch parameter name may map to."""
+    match = _RECURRENT.fullmatch(key)
+    if match:
+        return (("W" if match[1] == "weight" else "b") + match[2],)
+    return _NAMES.get(key, ())
 
 
 def _torch_layers(state):
@@ -81,7 +96,7 @@ def load_torch_state_dict(model, state):
         for key, value in arrays.items():
             if key in _IGNORED:
                 continue
-            target = next((t for t in _NAMES.get(key, ()) if t in own), None)
+            target = next((t for t in _targets(key) if t in own), None)
             where = f"{prefix}.{key}" if prefix else key
             if target is None:
                 raise ValueError(f"load_torch_state_dict: {where} has no counterpart in {name} "
@@ -91,10 +106,10 @@ def load_torch_state_dict(model, state):
                 raise ShapeError(f"load_torch_state_dict: {where} has shape {value.shape}, "
                                  f"{name}.{target} {own[target].shape}")  # fmt: skip
             copies.append((own[target], value))
-        missing = set(own) - {t for key in arrays for t in _NAMES.get(key, ()) if t in own}
+        missing = set(own) - {t for key in arrays for t in _targets(key) if t in own}
         if missing:
             raise ValueError(f"load_torch_state_dict: the torch layer {prefix or '(root)'} has no "
-                             f"value for {name}.{sorted(missing)[0]}")  # fmt: skip
+                             f"value for {name}.{min(missing)}")  # fmt: skip
     for target, value in copies:
         target[...] = to_device(value)
     return model

@@ -2,16 +2,21 @@
 
 Every name in ``__all__`` is a functional op on Tensors; each has a gradient check and a
 PyTorch comparison in tests/ops (the spec table fails the suite for an op without one).
+``positional_encoding`` (ops/embedding.py) is importable from here too but is not in
+``__all__``: it makes a plain array and has no gradient, so it is no op on Tensors.
 """
 
 from . import activation as _activation
 from . import conv as _conv
 from . import dropout as _dropout
 from . import elementwise as _elementwise
+from . import embedding as _embedding
+from . import layernorm as _layernorm
 from . import linalg as _linalg
 from . import loss as _loss
 from . import normalization as _normalization
 from . import pool as _pool
+from . import recurrent as _recurrent
 from . import reduce as _reduce
 from . import shape as _shape
 from ._tensor_methods import attach as _attach
@@ -19,16 +24,22 @@ from .activation import *
 from .conv import *
 from .dropout import *
 from .elementwise import *
+from .embedding import *
+from .embedding import positional_encoding as positional_encoding  # not an op: no __all__
+from .layernorm import *
 from .linalg import *
 from .loss import *
 from .normalization import *
 from .pool import *
+from .recurrent import *
 from .reduce import *
 from .shape import *
 
 FAMILIES = (_elementwise, _reduce, _shape, _linalg, _activation, _loss, _dropout, _normalization)
 FAMILIES += (_conv,)  # convolutions (ops/conv.py)
 FAMILIES += (_pool,)  # pooling, padding, resizing (ops/pool.py)
+FAMILIES += (_recurrent,)  # recurrent networks over whole sequences (ops/recurrent.py)
+FAMILIES += (_layernorm, _embedding)  # layer norm, embedding (ops/layernorm.py, embedding.py)
 __all__ = [name for family in FAMILIES for name in family.__all__]
 
 _attach()
