@@ -384,7 +384,11 @@ SAMPLES = {  # constructor arguments of each registered class (default: none)
     "Concat": {"branches": (nn.Dense(3, 2), nn.Dense(3, 1))},
     "LayerNorm": {"normalized_shape": (2, 3)},
     "Embedding": {"num_embeddings": 5, "embedding_dim": 3},
+    "MultiheadAttention": {"embed_dim": 4, "num_heads": 2},
+    "TransformerEncoderLayer": {"d_model": 4, "nhead": 2, "dim_feedforward": 8},
     "RNN": {"input_size": 3, "hidden_size": 4, "num_layers": 2, "bidirectional": True},
+    "LSTM": {"input_size": 3, "hidden_size": 4, "bidirectional": True, "peepholes": True},
+    "GRU": {"input_size": 3, "hidden_size": 4, "num_layers": 2, "bidirectional": True},
 }
 
 

@@ -14,7 +14,7 @@ Adding an op: add one line here; test_every_op_has_a_spec fails until you do.
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pytest
@@ -72,6 +72,10 @@ class OpSpec:
             compared on values only and glassnet's gradient must be all zeros.
         backward_bug: a known library bug in the backward pass: the tests that run backward
             are marked xfail(strict=True) with this reason, so a fix makes them fail loudly.
+        keyword_inputs: names under which the last inputs are passed by keyword (lstm's
+            peepholes, which come after the constant mask in its signature).
+        pick: for an op returning a tuple (lstm: outputs and cells), the element checked;
+            fn, ref and torch all return the tuple and ``call`` takes this element of each.
     """
 
     name: str
@@ -89,6 +93,8 @@ class OpSpec:
     layout: str = "tensors"
     differentiable: bool = True
     backward_bug: str | None = None
+    keyword_inputs: tuple = ()
+    pick: int | None = None
 
     def sample(self, rng, dtype=np.float64):
         """Random inputs of ``shapes`` (float64 draws, then cast to ``dtype``)."""
@@ -113,6 +119,12 @@ class OpSpec:
 
     def call(self, f, inputs):
         """Call ``f`` (fn, ref or torch) on ``inputs`` with this spec's constants."""
+        if self.keyword_inputs or self.pick is not None:
+            split = len(inputs) - len(self.keyword_inputs)
+            named = dict(zip(self.keyword_inputs, inputs[split:]))
+            spec = replace(self, keyword_inputs=(), pick=None, kwargs=self.kwargs | named)
+            out = spec.call(f, inputs[:split])
+            return out if self.pick is None else out[self.pick]
         if self.layout == "list":
             return f(list(inputs), *self.args, **self.kwargs)
         if self.layout == "args_first":
@@ -1049,6 +1061,89 @@ SPECS += [
 ]  # fmt: skip
 
 
+# -- LSTM and GRU (ops/recurrent.py): the cells composed step by step ----------------------------
+
+
+def _gated_reference(lib, gru=False):
+    """ops.lstm (or ops.gru) written as a loop over the cell, for NumPy (lib=np) or torch;
+    the LSTM's peepholes (3, H) as in Gers & Schmidhuber 2000. lstm returns (y, c_T or all c)."""
+
+    def sigmoid(a):
+        return 1 / (1 + lib.exp(-a))
+
+    def column(mask, t):
+        return mask[t][:, None] if lib is np else T.as_tensor(mask[t][:, None] * 1.0)
+
+    def lstm(x, h, c, w_ih, w_hh, b_ih=0.0, b_hh=0.0, mask=None, peepholes=None, all_cells=False):
+        hidden, outputs, cells = h.shape[1], [], []
+        peep = (0.0, 0.0, 0.0) if peepholes is None else peepholes
+        for t in range(x.shape[0]):
+            a = x[t] @ w_ih.T + b_ih + h @ w_hh.T + b_hh
+            a_i, a_f, a_g, a_o = (a[:, k * hidden : (k + 1) * hidden] for k in range(4))
+            i, f = sigmoid(a_i + peep[0] * c), sigmoid(a_f + peep[1] * c)
+            c_new = f * c + i * lib.tanh(a_g)
+            h_new = sigmoid(a_o + peep[2] * c_new) * lib.tanh(c_new)
+            m = 1.0 if mask is None else column(mask, t)
+            h, c = m * h_new + (1 - m) * h, m * c_new + (1 - m) * c
+            outputs.append(m * h_new)
+            cells.append(c)
+        return lib.stack(outputs), lib.stack(cells) if all_cells else c
+
+    def gru_(x, h, w_ih, w_hh, b_ih=0.0, b_hh=0.0, mask=None):
+        hidden, outputs = h.shape[1], []
+        for t in range(x.shape[0]):
+            u, v = x[t] @ w_ih.T + b_ih, h @ w_hh.T + b_hh
+            r = sigmoid(u[:, :hidden] + v[:, :hidden])
+            z = sigmoid(u[:, hidden : 2 * hidden] + v[:, hidden : 2 * hidden])
+            n = lib.tanh(u[:, 2 * hidden :] + r * v[:, 2 * hidden :])
+            h_new = (1 - z) * n + z * h
+            m = 1.0 if mask is None else column(mask, t)
+            h = m * h_new + (1 - m) * h
+            outputs.append(m * h_new)
+        return lib.stack(outputs)
+
+    return gru_ if gru else lstm
+
+
+# T = 5, N = 2, in 3, H 4; the peepholes (3, H) last, passed by keyword
+_LSTM_SHAPES = ((5, 2, 3), (2, 4), (2, 4), (16, 3), (16, 4), (16,), (16,))
+_LSTM_RANGE = {
+    "low": (-2.0, -1.0, -1.0, -0.8, -0.8, -0.5, -0.5, -0.8),
+    "high": (2.0, 1.0, 1.0, 0.8, 0.8, 0.5, 0.5, 0.8),
+}
+_LSTM = (ops.lstm, _LSTM_SHAPES, _gated_reference(np), _gated_reference(T))
+_LSTM_PEEP = (ops.lstm, _LSTM_SHAPES + ((3, 4),), _gated_reference(np), _gated_reference(T))
+_GRU = (
+    ops.gru,
+    ((5, 2, 3), (2, 4), (12, 3), (12, 4), (12,), (12,)),
+    _gated_reference(np, gru=True),
+    _gated_reference(T, gru=True),
+)
+
+SPECS += [
+    OpSpec("lstm", *_LSTM, pick=0, **_LSTM_RANGE),
+    OpSpec("lstm_last_cell", *_LSTM, pick=1, **_LSTM_RANGE),
+    OpSpec("lstm_all_cells", *_LSTM, kwargs={"all_cells": True}, pick=1, **_LSTM_RANGE),
+    OpSpec("lstm_mask", *_LSTM, kwargs={"mask": _ELMAN_MASK}, pick=0, **_LSTM_RANGE),
+    OpSpec(
+        "lstm_mask_all_cells", *_LSTM, kwargs={"mask": _ELMAN_MASK, "all_cells": True},
+        pick=1, **_LSTM_RANGE,
+    ),
+    OpSpec("lstm_peepholes", *_LSTM_PEEP, keyword_inputs=("peepholes",), pick=0, **_LSTM_RANGE),
+    OpSpec(
+        "lstm_peepholes_mask_cells", *_LSTM_PEEP, keyword_inputs=("peepholes",),
+        kwargs={"mask": _ELMAN_MASK, "all_cells": True}, pick=1, **_LSTM_RANGE,
+    ),
+    OpSpec("gru", *_GRU, **_ELMAN_RANGE),
+    OpSpec("gru_mask", *_GRU, kwargs={"mask": _ELMAN_MASK}, **_ELMAN_RANGE),
+    OpSpec(
+        "gru_no_bias", ops.gru, ((5, 2, 3), (2, 4), (12, 3), (12, 4)),
+        _gated_reference(np, gru=True), _gated_reference(T, gru=True),
+        low=(-2.0, -1.0, -0.8, -0.8), high=(2.0, 1.0, 0.8, 0.8),
+    ),
+]  # fmt: skip
+
+
 # -- layer normalisation (ops/layernorm.py) -----------------------------------------------------
 
 
@@ -1128,5 +1223,64 @@ SPECS += [
         "embedding_padding_idx_unpicked", ops.embedding, ((7, 3),),
         lambda i, w, padding_idx: w[i], _torch_embedding, args=(_TOKENS,),
         kwargs={"padding_idx": 3}, layout="args_first",
+    ),
+]  # fmt: skip
+
+
+# -- attention (ops/attention.py): the fused scaled dot-product attention; masks are constants --
+
+
+def _np_attention(q, k, v, attn_mask=None, is_causal=False):
+    scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+    if is_causal:
+        attn_mask = np.tril(np.ones(scores.shape[-2:], bool))
+    if attn_mask is not None and attn_mask.dtype == bool:
+        attn_mask = np.where(attn_mask, 0.0, -np.inf)
+    if attn_mask is not None:
+        scores = scores + attn_mask
+    top = scores.max(axis=-1, keepdims=True)
+    e = np.exp(scores - np.where(np.isinf(top), 0.0, top))
+    total = e.sum(axis=-1, keepdims=True)
+    return (e / np.where(total == 0, 1.0, total)) @ v  # a fully masked row: zeros, as torch
+
+
+def _torch_attention(q, k, v, attn_mask=None, is_causal=False):
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=_tt(attn_mask), is_causal=is_causal)
+
+
+_KEEP = _C.uniform(0, 1, (3, 5)) > 0.3  # True: the key takes part
+_KEEP[1] = False  # a fully masked query: zeros
+_KEEP[0, 0] = _KEEP[2, 4] = True
+_ADD = np.where(_C.uniform(0, 1, (2, 3, 5)) > 0.25, _C.uniform(-1, 1, (2, 3, 5)), -np.inf)
+_ADD[..., 0] = 0.5  # every query keeps a key
+
+SPECS += [
+    OpSpec(
+        "scaled_dot_product_attention", ops.scaled_dot_product_attention,
+        ((2, 3, 4), (2, 5, 4), (2, 5, 3)), _np_attention, _torch_attention,
+    ),
+    OpSpec(
+        "scaled_dot_product_attention_unbatched", ops.scaled_dot_product_attention,
+        ((3, 4), (5, 4), (5, 2)), _np_attention, _torch_attention,
+    ),
+    OpSpec(
+        "scaled_dot_product_attention_heads_causal", ops.scaled_dot_product_attention,
+        ((2, 2, 4, 3), (2, 2, 4, 3), (2, 2, 4, 2)), _np_attention, _torch_attention,
+        kwargs={"is_causal": True},
+    ),
+    OpSpec(
+        "scaled_dot_product_attention_causal_rectangular", ops.scaled_dot_product_attention,
+        ((2, 3, 4), (2, 5, 4), (2, 5, 3)), _np_attention, _torch_attention,
+        kwargs={"is_causal": True},
+    ),
+    OpSpec(
+        "scaled_dot_product_attention_bool_mask", ops.scaled_dot_product_attention,
+        ((2, 3, 4), (2, 5, 4), (2, 5, 3)), _np_attention, _torch_attention,
+        kwargs={"attn_mask": _KEEP},
+    ),
+    OpSpec(
+        "scaled_dot_product_attention_float_mask", ops.scaled_dot_product_attention,
+        ((2, 3, 4), (2, 5, 4), (2, 5, 3)), _np_attention, _torch_attention,
+        kwargs={"attn_mask": _ADD},
     ),
 ]  # fmt: skip

@@ -5,6 +5,7 @@ from .activation import (  # fmt: skip
     ELU, GELU, Activation, Identity, LeakyReLU, LogSoftmax, Maxout,
     ReLU, Sigmoid, Softmax, Softplus, Softsign, Step, Tanh,
 )
+from .attention import MultiheadAttention, TransformerEncoderLayer
 from .blocks import Concat, Residual
 from .conv import (  # fmt: skip
     AvgPool1d, AvgPool2d, Conv1d, Conv2d, ConvTranspose2d, Flatten, GlobalAvgPool2d, MaxPool1d,
@@ -17,7 +18,7 @@ from .embedding import Embedding
 from .module import REGISTRY, Module, Parameter, Sequential, register
 from .normalization import BatchNorm, BatchNorm2d, LayerNorm
 from .noise import GaussianNoise
-from .recurrent import RNN
+from .recurrent import GRU, LSTM, RNN
 from .torch_state import load_torch_state_dict
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     "MaxPool2d", "AvgPool1d", "AvgPool2d", "GlobalAvgPool2d", "Upsample", "Flatten", "BatchNorm2d",
     "Dropout2d",
     "LayerNorm", "Embedding",
-    "RNN",
+    "RNN", "LSTM", "GRU",
+    "MultiheadAttention", "TransformerEncoderLayer",
 ]  # fmt: skip

@@ -15,6 +15,11 @@ parameters or buffers itself. Then, by the names torch gives them:
     Embedding (weight)                     -> Embedding (W)            weight (num, dim) = W
     RNN (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, ..._reverse, ..._l1 ...)
                                            -> RNN  W_ih_l0, W_hh_l0, b_ih_l0, b_hh_l0, ...
+    MultiheadAttention (in_proj_weight, in_proj_bias; out_proj.weight, out_proj.bias, a layer
+    of its own)                            -> MultiheadAttention (in_W, in_b; out_proj, a Dense)
+    TransformerEncoderLayer (self_attn.*, linear1, linear2, norm1, norm2)
+                                           -> the same names (MultiheadAttention, Dense,
+                                              LayerNorm)
 
 Shapes must agree exactly; a mismatch names the torch key and the glassnet layer.
 """
@@ -30,7 +35,8 @@ from .module import Module
 __all__ = ["load_torch_state_dict"]
 
 _NAMES = {"weight": ("W", "gamma"), "bias": ("b", "beta"), "running_mean": ("running_mean",),
-          "running_var": ("running_var",)}  # fmt: skip
+          "running_var": ("running_var",), "in_proj_weight": ("in_W",),
+          "in_proj_bias": ("in_b",)}  # fmt: skip
 _IGNORED = ("num_batches_tracked",)
 _RECURRENT = re.compile(r"(weight|bias)(_[ih]h_l\d+(?:_reverse)?)")  # weight_ih_l0 -> W_ih_l0
 

@@ -7,6 +7,7 @@ PyTorch comparison in tests/ops (the spec table fails the suite for an op withou
 """
 
 from . import activation as _activation
+from . import attention as _attention
 from . import conv as _conv
 from . import dropout as _dropout
 from . import elementwise as _elementwise
@@ -21,6 +22,7 @@ from . import reduce as _reduce
 from . import shape as _shape
 from ._tensor_methods import attach as _attach
 from .activation import *
+from .attention import *
 from .conv import *
 from .dropout import *
 from .elementwise import *
@@ -40,6 +42,7 @@ FAMILIES += (_conv,)  # convolutions (ops/conv.py)
 FAMILIES += (_pool,)  # pooling, padding, resizing (ops/pool.py)
 FAMILIES += (_recurrent,)  # recurrent networks over whole sequences (ops/recurrent.py)
 FAMILIES += (_layernorm, _embedding)  # layer norm, embedding (ops/layernorm.py, embedding.py)
+FAMILIES += (_attention,)  # scaled dot-product attention (ops/attention.py)
 __all__ = [name for family in FAMILIES for name in family.__all__]
 
 _attach()
