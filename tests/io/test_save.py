@@ -389,6 +389,7 @@ SAMPLES = {  # constructor arguments of each registered class (default: none)
     "RNN": {"input_size": 3, "hidden_size": 4, "num_layers": 2, "bidirectional": True},
     "LSTM": {"input_size": 3, "hidden_size": 4, "bidirectional": True, "peepholes": True},
     "GRU": {"input_size": 3, "hidden_size": 4, "num_layers": 2, "bidirectional": True},
+    "TimeDistributed": {"layer": nn.Dense(3, 2), "batch_first": True},
 }
 
 

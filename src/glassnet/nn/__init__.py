@@ -19,6 +19,7 @@ from .module import REGISTRY, Module, Parameter, Sequential, register
 from .normalization import BatchNorm, BatchNorm2d, LayerNorm
 from .noise import GaussianNoise
 from .recurrent import GRU, LSTM, RNN
+from .sequence import TimeDistributed
 from .torch_state import load_torch_state_dict
 
 __all__ = [
@@ -30,6 +31,6 @@ __all__ = [
     "MaxPool2d", "AvgPool1d", "AvgPool2d", "GlobalAvgPool2d", "Upsample", "Flatten", "BatchNorm2d",
     "Dropout2d",
     "LayerNorm", "Embedding",
-    "RNN", "LSTM", "GRU",
+    "RNN", "LSTM", "GRU", "TimeDistributed",
     "MultiheadAttention", "TransformerEncoderLayer",
 ]  # fmt: skip

@@ -4,6 +4,8 @@ Every name in ``__all__`` is a functional op on Tensors; each has a gradient che
 PyTorch comparison in tests/ops (the spec table fails the suite for an op without one).
 ``positional_encoding`` (ops/embedding.py) is importable from here too but is not in
 ``__all__``: it makes a plain array and has no gradient, so it is no op on Tensors.
+``last_valid`` (ops/sequence.py) is not in ``__all__`` either: it is a composition of
+``getitem``, no primitive, and tests/ops/test_sequence.py checks it.
 """
 
 from . import activation as _activation
@@ -35,6 +37,7 @@ from .normalization import *
 from .pool import *
 from .recurrent import *
 from .reduce import *
+from .sequence import last_valid as last_valid  # composed from getitem: no __all__, no spec
 from .shape import *
 
 FAMILIES = (_elementwise, _reduce, _shape, _linalg, _activation, _loss, _dropout, _normalization)

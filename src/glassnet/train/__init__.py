@@ -11,6 +11,7 @@ from .fit import evaluate, fit
 from .regularization import WeightNoise, WeightPenalty
 from .schedules import CosineWithWarmup, ExponentialDecay, ReduceOnPlateau, StepDecay
 from .selective import SelectiveDelta
+from .tbptt import detach_state, truncated_bptt
 from .stopping import ErrorBelow, MaxEpochs, RelativeImprovementBelow, WeightChangeBelow
 from .trainer import Trainer
 
@@ -21,4 +22,5 @@ __all__ = [
     "stopping", "MaxEpochs", "ErrorBelow", "RelativeImprovementBelow", "WeightChangeBelow",
     "schedules", "StepDecay", "ExponentialDecay", "CosineWithWarmup", "ReduceOnPlateau",
     "regularization", "WeightPenalty", "WeightNoise", "selective", "SelectiveDelta",
+    "truncated_bptt", "detach_state",
 ]  # fmt: skip
