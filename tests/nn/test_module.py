@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
+import glassnet as gn
 from glassnet import Tensor
+from glassnet.errors import ShapeError
 from glassnet.nn import Dense, Dropout, Module, Parameter, Sequential
 
 
@@ -258,3 +260,25 @@ def test_sequential_repr_lists_layers():
     assert "(0): Dense(3 -> 4, tanh)" in text
     assert "(1): Dropout(p=0.5)" in text
     assert "(2): Dense(4 -> 2, identity)" in text
+
+
+@pytest.mark.parametrize("first", [
+    lambda: gn.nn.LSTM(3, 4, batch_first=True), lambda: gn.nn.GRU(3, 4, batch_first=True),
+    lambda: gn.nn.RNN(3, 4, batch_first=True),
+    lambda: gn.nn.TransformerEncoderLayer(3, 1, dim_feedforward=8, batch_first=True),
+])  # fmt: skip
+def test_a_sequence_first_layer_takes_samples_steps_features_and_must_be_batch_first(first):
+    from glassnet.nn.module import _check_first_layer
+
+    layer = first()
+    _check_first_layer("fit", layer, np.zeros((5, 7, 3), np.float32))
+    with pytest.raises(ShapeError, match=r"fit: .* \(the first layer\) expects X of shape "
+                                         r"\(samples, steps, 3\), got shape \(5, 7, 2\)"):
+        _check_first_layer("fit", layer, np.zeros((5, 7, 2), np.float32))
+    with pytest.raises(ShapeError, match=r"expects X of shape \(samples, steps, 3\), got shape "
+                                         r"\(5, 3\)"):  # fmt: skip
+        _check_first_layer("fit", layer, np.zeros((5, 3), np.float32))
+    layer.batch_first = False
+    with pytest.raises(ShapeError, match="takes time-major input, but X's first axis is the "
+                                         "samples; build it with batch_first=True"):
+        _check_first_layer("fit", layer, np.zeros((5, 7, 3), np.float32))

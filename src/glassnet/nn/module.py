@@ -333,8 +333,25 @@ def _check_first_layer(who, model, X):
     """Check X against the first layer of ``model`` that declares what it takes: a
     convolution's ``in_channels`` (X of shape (samples, in_channels, *spatial)), or
     ``in_features`` (a Dense, a ShortcutMLP: X of shape (samples, in_features)). A model
-    without such a layer (a custom Module) takes X of any rank."""
+    without such a layer (a custom Module) takes X of any rank. Sequence layers (a recurrent
+    layer's ``input_size``, attention's ``embed_dim``, a transformer's ``d_model``) take X of
+    shape (samples, steps, features) and must be ``batch_first``: fit batches along axis 0,
+    which would otherwise cut the sequences in time. An Embedding takes indices of any shape.
+    """
     for _, module in model.named_modules():
+        if hasattr(module, "num_embeddings"):
+            return
+        width = next((getattr(module, name) for name in ("input_size", "embed_dim", "d_model")
+                      if hasattr(module, name)), None)  # fmt: skip
+        if width is not None:
+            if not getattr(module, "batch_first", True):
+                raise ShapeError(f"{who}: {module!r} (the first layer) takes time-major input, "
+                                 "but X's first axis is the samples; build it with "
+                                 "batch_first=True")  # fmt: skip
+            if X.ndim != 3 or X.shape[-1] != width:
+                raise ShapeError(f"{who}: {module!r} (the first layer) expects X of shape "
+                                 f"(samples, steps, {width}), got shape {X.shape}")  # fmt: skip
+            return
         channels = getattr(module, "in_channels", None)
         if channels is not None:
             rank = getattr(module, "n", 2) + 2

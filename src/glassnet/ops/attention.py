@@ -87,8 +87,8 @@ def _additive_mask(attn_mask, is_causal, shape, dtype, who):
     if attn_mask is None:
         return None
     mask = attn_mask.data if isinstance(attn_mask, Tensor) else xp.asarray(attn_mask)
-    try:
-        fits = xp.broadcast_shapes(mask.shape, shape) == tuple(shape)
+    try:  # broadcast_to (a view) fails unless the mask broadcasts to the scores' shape
+        fits = xp.broadcast_to(mask, tuple(shape)).shape == tuple(shape)
     except ValueError:
         fits = False
     if not fits:

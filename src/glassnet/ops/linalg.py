@@ -43,6 +43,15 @@ class MatMul(Op):
         return add_tangents(term_a, term_b)
 
 
+def _dot(a, matrix):
+    """a @ matrix over a's last axis, as one BLAS product: ``dot`` of a 3-D array and a matrix
+    is NumPy's generic loop (9x slower for (32, 64, 128) by (128, 2048)), so the leading axes
+    are folded into one first."""
+    if a.ndim <= 2:
+        return xp.dot(a, matrix)
+    return xp.dot(a.reshape(-1, a.shape[-1]), matrix).reshape(*a.shape[:-1], matrix.shape[-1])
+
+
 class Linear(Op):
     """The affine map of a dense layer, one node: net = a_prev @ W^T + b.
 
@@ -60,14 +69,14 @@ class Linear(Op):
 
     def forward(self, a_prev, W, b=None):
         self.a_prev, self.W = a_prev, W
-        net = xp.dot(a_prev, W.T)
+        net = _dot(a_prev, W.T)
         if b is not None:
             net += b
         return net
 
     def backward(self, delta):
         a_prev, needs = self.a_prev, self.needs
-        grad_a_prev = xp.dot(delta, self.W) if needs[0] else None
+        grad_a_prev = _dot(delta, self.W) if needs[0] else None
         grad_W = grad_b = None
         if delta.ndim != 2:  # one sample (in,), or extra batch axes: make it (batch, features)
             delta = delta.reshape(-1, delta.shape[-1])
