@@ -3,12 +3,14 @@ after load_torch_state_dict), padded sequences against torch's packed sequences,
 peepholes against a NumPy forward, gradient checks through time, saving, argument and shape
 errors, and one graph node per layer and direction whatever the sequence length."""
 
+from collections import Counter
+
 import numpy as np
 import pytest
 
 import glassnet as gn
 from glassnet import nn, ops
-from glassnet.autodiff import gradcheck
+from glassnet.autodiff import gradcheck, walk
 from glassnet.errors import ShapeError
 from tests.conftest import require
 
@@ -190,15 +192,8 @@ def test_gradcheck_through_six_steps(kind, kwargs, rng):
 
 
 def _count_nodes(tensor):
-    seen, stack, kinds = set(), [tensor], {}
-    while stack:
-        op = stack.pop()._op
-        if op is None or id(op) in seen:
-            continue
-        seen.add(id(op))
-        kinds[type(op).__name__] = kinds.get(type(op).__name__, 0) + 1
-        stack.extend(op.inputs)
-    return kinds
+    """{op class name: how many} in the graph behind ``tensor`` (through autodiff.walk)."""
+    return Counter(type(t.op).__name__ for t in walk(tensor) if t.op is not None)
 
 
 @pytest.mark.parametrize("kind", KINDS)

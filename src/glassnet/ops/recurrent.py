@@ -149,44 +149,9 @@ def elman(x, h0, W_ih, W_hh, b_ih=None, b_hh=None, nonlinearity="tanh", mask=Non
     """
     if nonlinearity not in NONLINEARITIES:
         raise ValueError(f"elman: expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
-    if not isinstance(W_ih, Tensor) and not isinstance(x, Tensor):
-        raise TypeError(f"elman: expected x or W_ih to be a Tensor, got {type(x).__name__} and "
-                        f"{type(W_ih).__name__}")  # fmt: skip
-    like = W_ih if isinstance(W_ih, Tensor) else x
-    x, W_ih, W_hh = (as_tensor(v, like) for v in (x, W_ih, W_hh))
-    if x.ndim != 3:
-        raise ShapeError(f"elman: expected x of 3 dims (T, N, input), got shape {x.shape}")
-    steps, n, features = x.shape
-    if W_ih.ndim != 2 or W_ih.shape[1] != features:
-        raise ShapeError(f"elman: expected W_ih of shape (H, {features}) for input {x.shape}, "
-                         f"got {W_ih.shape}")  # fmt: skip
-    hidden = W_ih.shape[0]
-    if W_hh.shape != (hidden, hidden):
-        raise ShapeError(f"elman: expected W_hh of shape ({hidden}, {hidden}), got {W_hh.shape}")
-    h0 = Tensor(xp.zeros((n, hidden), like.data.dtype)) if h0 is None else as_tensor(h0, like)
-    if h0.shape != (n, hidden):
-        raise ShapeError(f"elman: expected h0 of shape ({n}, {hidden}), got {h0.shape}")
-    if (b_ih is None) != (b_hh is None):
-        raise ValueError("elman: expected both biases b_ih and b_hh, or neither")
-    inputs = [x, h0, W_ih, W_hh]
-    if b_ih is not None:
-        for name, b in (("b_ih", b_ih), ("b_hh", b_hh)):
-            b = as_tensor(b, like)
-            if b.shape != (hidden,):
-                raise ShapeError(f"elman: expected {name} of shape ({hidden},), got {b.shape}")
-            inputs.append(b)
-    dtypes = {t.data.dtype for t in inputs}
-    if len(dtypes) > 1 or dtypes.pop().kind != "f":
-        raise TypeError(f"elman: expected x, h0, weights and biases of one floating dtype, got "
-                        f"{[str(t.data.dtype) for t in inputs]}")  # fmt: skip
-    if mask is not None:
-        mask = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
-        if mask.shape != (steps, n):
-            raise ShapeError(f"elman: expected a mask of shape ({steps}, {n}) (T, N), got "
-                             f"{mask.shape}")  # fmt: skip
-        mask = mask.astype(x.data.dtype)
-        if ((mask != 0) & (mask != 1)).any():
-            raise ValueError("elman: expected a mask of 0s and 1s")
+    inputs, _, mask = _gated_inputs("elman", 1, x, (("h0", h0),), W_ih, W_hh, b_ih, b_hh,
+                                    mask)  # fmt: skip
+    _one_float_dtype("elman", inputs)
     return Elman.apply(*inputs, nonlinearity=nonlinearity, mask=mask)
 
 
@@ -517,9 +482,9 @@ class GRU(Op):
 
 
 def _gated_inputs(name, gates, x, states, W_ih, W_hh, b_ih, b_hh, mask):
-    """Check and convert the arguments of ``lstm`` (gates = 4) or ``gru`` (3): returns (the
-    input Tensors x, *states, W_ih, W_hh[, b_ih, b_hh], like, the mask as an array or None);
-    a state given as None becomes zeros."""
+    """Check and convert the arguments of ``lstm`` (gates = 4), ``gru`` (3) or ``elman`` (1):
+    returns (the input Tensors x, *states, W_ih, W_hh[, b_ih, b_hh], like, the mask as an array
+    or None); a state given as None becomes zeros."""
     if not isinstance(W_ih, Tensor) and not isinstance(x, Tensor):
         raise TypeError(f"{name}: expected x or W_ih to be a Tensor, got {type(x).__name__} "
                         f"and {type(W_ih).__name__}")  # fmt: skip
@@ -529,8 +494,8 @@ def _gated_inputs(name, gates, x, states, W_ih, W_hh, b_ih, b_hh, mask):
         raise ShapeError(f"{name}: expected x of 3 dims (T, N, input), got shape {x.shape}")
     steps, n, features = x.shape
     if W_ih.ndim != 2 or W_ih.shape[1] != features or W_ih.shape[0] % gates:
-        raise ShapeError(f"{name}: expected W_ih of shape ({gates}H, {features}) for input "
-                         f"{x.shape}, got {W_ih.shape}")  # fmt: skip
+        raise ShapeError(f"{name}: expected W_ih of shape ({gates if gates > 1 else ''}H, "
+                         f"{features}) for input {x.shape}, got {W_ih.shape}")  # fmt: skip
     hidden = W_ih.shape[0] // gates
     if W_hh.shape != (gates * hidden, hidden):
         raise ShapeError(f"{name}: expected W_hh of shape ({gates * hidden}, {hidden}), got "
