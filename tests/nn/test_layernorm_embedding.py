@@ -199,3 +199,29 @@ def test_a_torch_sequence_model_ports_embedding_and_layer_norm(rng):
     tokens = rng.integers(0, 9, (3, 5))
     expected = theirs(torch.as_tensor(tokens)).detach().numpy()
     np.testing.assert_allclose(ours(tokens).data, expected, rtol=1e-6, atol=1e-10)
+
+
+def test_fit_evaluate_and_predict_keep_the_integer_indices_of_an_embedding_first_model():
+    # seed 0: whether token 3 occurs in a sequence of 5 tokens; an Embedding summed over the
+    # steps and a Dense learn it (chance: about 0.6 for the majority class)
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 6, (600, 5))
+    y = (X == 3).any(axis=1).astype(np.int64)
+
+    class Bag(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.out = nn.Embedding(6, 8, seed=0), nn.Dense(8, 2, seed=1)
+
+        def forward(self, x):
+            return self.out(self.emb(x).sum(axis=1))
+
+    model = Bag()
+    history = gn.fit(model, X, y, loss="cross_entropy", epochs=30, batch_size=32, verbose=0,
+                     seed=0, metrics=["accuracy"])  # fmt: skip
+    assert history.history["loss"][-1] < 0.3 * history.history["loss"][0]
+    assert gn.evaluate(model, X, y, loss="cross_entropy", metrics=["accuracy"])["accuracy"] > 0.97
+    assert model.predict(X[:4]).shape == (4, 2)
+    from glassnet.nn.module import input_dtype
+
+    assert input_dtype(model, X) == np.int64 and input_dtype(model, X.astype(float)) == model.dtype

@@ -207,7 +207,7 @@ class Module:
         if batch_size is not None and not _is_count(batch_size):
             raise ValueError(f"{who}: expected batch_size to be a positive integer or None, got "
                              f"{batch_size!r}")  # fmt: skip
-        X = _as_input(who, X, self.dtype)
+        X = _as_input(who, X, input_dtype(self, X))
         _check_first_layer(who, self, X)
         if X.ndim == 0:
             raise ShapeError(f"{who}: expected X of shape (samples, ...), got a scalar")
@@ -327,6 +327,22 @@ def _as_input(who, X, dtype):
         raise TypeError(f"{who}: expected numeric X, got dtype {X.dtype}")
     X = to_device(X)
     return X if X.dtype == dtype else X.astype(dtype)
+
+
+def input_dtype(model, X):
+    """The dtype X is converted to for ``model``: its parameters' dtype, except integer X for
+    a model whose first layer is an Embedding (its indices stay int64)."""
+    kind = getattr(getattr(X, "dtype", None), "kind", None)
+    if kind in ("i", "u", "b"):
+        for _, module in model.named_modules():
+            if hasattr(module, "num_embeddings"):
+                return np.dtype(np.int64)
+            if any(hasattr(module, name) for name in _INPUT_CONTRACTS):
+                break
+    return model.dtype
+
+
+_INPUT_CONTRACTS = ("in_features", "in_channels", "input_size", "embed_dim", "d_model")
 
 
 def _check_first_layer(who, model, X):

@@ -1,6 +1,7 @@
 """``fit`` and ``evaluate``: a Trainer built, run and returned as its History."""
 
 from ..nn import loss as losses
+from ..nn.module import input_dtype
 from . import metrics as metric_table
 from .checks import as_features, as_targets, first_layer_check, probe_loss
 from .trainer import Trainer, check_int, evaluate_checked
@@ -104,7 +105,7 @@ def evaluate(model, X, y, *, loss, metrics=(), batch_size=1024):
     """
     loss_fn = losses.get(loss)
     check_int("evaluate", "batch_size", batch_size)
-    X = as_features("evaluate", X, model.dtype)
+    X = as_features("evaluate", X, input_dtype(model, X))
     y = as_targets(
         "evaluate", y, len(X), model.dtype, getattr(loss_fn, "name", None) == "cross_entropy"
     )

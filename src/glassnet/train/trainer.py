@@ -24,7 +24,7 @@ from .. import optim
 from ..autodiff import Tensor, no_grad
 from ..backend import _retain_for_training, as_rng, xp
 from ..nn import loss as losses
-from ..nn.module import Module
+from ..nn.module import Module, input_dtype
 from . import metrics as metric_table
 from .callbacks import Callback, EpochLogger, History, ProgressBar, TrainingState
 from .checkpoint import restore, restore_callbacks
@@ -177,7 +177,7 @@ class Trainer(TrainingState):
         """(X, y) as arrays of the model's dtype, checked against the model and the loss: the
         first layer's width, the targets' shape (on a probe forward of two samples, once per
         shape), and their values (label range, [0, 1] for binary cross-entropy, ...)."""
-        X = as_features(who, X, self.model.dtype)
+        X = as_features(who, X, input_dtype(self.model, X))
         y = as_targets(who, y, len(X), self.model.dtype, self._integer_labels)
         key = (X.shape[1:], y.shape[1:], y.dtype.str)
         if key in self._probed:  # shapes known to fit: the values are checked still
