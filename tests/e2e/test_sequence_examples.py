@@ -7,20 +7,10 @@ predicting 1.0 gives MSE 1/6 = 0.167; the sunspots: the naive last-value forecas
 of what the same settings measured with seed 0 (the figures in the comments).
 """
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def load_example(name):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.e2e._examples import load_example
 
 
 def test_sunspots_models_beat_the_naive_forecast(capsys):

@@ -240,16 +240,6 @@ def test_default_init_is_torch_uniform_and_float32(kind, gates, rng):
     assert all(s.dtype == np.float32 for s in _states(kind, final))
 
 
-def test_dropout_only_between_layers_in_training(rng):
-    x = rng.uniform(-1, 1, (4, 2, 3))
-    gru = nn.GRU(3, 5, num_layers=2, dropout=0.5, dtype="float64", seed=0)
-    plain = nn.GRU(3, 5, num_layers=2, dtype="float64", seed=0)
-    gru.eval()
-    np.testing.assert_array_equal(gru(x)[0].data, plain(x)[0].data)
-    gru.train()
-    assert not np.allclose(gru(x)[0].data, plain(x)[0].data)
-
-
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize(
     "kwargs, error, match",

@@ -156,16 +156,17 @@ def test_gradcheck_through_six_steps(rng):
     assert gradcheck(f, inputs + [p.data.copy() for p in params])
 
 
-def test_dropout_only_between_layers_in_training(rng):
+@pytest.mark.parametrize("layer", [nn.RNN, nn.GRU, nn.LSTM], ids=["rnn", "gru", "lstm"])
+def test_dropout_only_between_layers_in_training(rng, layer):
     x = rng.uniform(-1, 1, (4, 2, 3))
-    rnn = nn.RNN(3, 5, num_layers=2, dropout=0.5, dtype="float64", seed=0)
-    plain = nn.RNN(3, 5, num_layers=2, dtype="float64", seed=0)
+    rnn = layer(3, 5, num_layers=2, dropout=0.5, dtype="float64", seed=0)
+    plain = layer(3, 5, num_layers=2, dtype="float64", seed=0)
     rnn.eval()
     np.testing.assert_array_equal(rnn(x)[0].data, plain(x)[0].data)
     rnn.train()
     assert not np.allclose(rnn(x)[0].data, plain(x)[0].data)
-    one = nn.RNN(3, 5, dropout=0.5, dtype="float64", seed=0)  # one layer: nothing to drop
-    np.testing.assert_array_equal(one(x)[0].data, nn.RNN(3, 5, dtype="float64", seed=0)(x)[0].data)
+    one = layer(3, 5, dropout=0.5, dtype="float64", seed=0)  # one layer: nothing to drop
+    np.testing.assert_array_equal(one(x)[0].data, layer(3, 5, dtype="float64", seed=0)(x)[0].data)
 
 
 def test_default_init_is_torch_uniform():
