@@ -11,9 +11,15 @@ size and train for the same number of steps on fresh batches (Adam, mean squared
 gradients clipped to norm 1). The test MSE of both is printed every ``--eval-every`` steps
 (the learning curves) and at the end, against the baseline.
 
+The gradient through time: a ``glassnet.nn.Recorder`` watches both models every
+``--eval-every`` steps and the script prints, at the first and the last recorded step, how
+much of the gradient at the last state reaches the first one, ||dE/dh_1|| / ||dE/dh_T||
+(the vanishing gradient of the RNN, Hochreiter 1991); ``--plot deltas.png`` draws
+||dE/dh_t|| over t with ``glassnet.viz.plot_time_deltas`` (matplotlib).
+
 Run:  python examples/adding_problem.py [--length 30] [--hidden 32] [--steps 3000]
       [--eval-every 250] [--batch-size 64] [--lr 0.001] [--test-size 1000]
-      [--models lstm,rnn] [--seed 0]
+      [--models lstm,rnn] [--seed 0] [--plot PATH]
 
 Measured with ``python examples/adding_problem.py`` (seed 0: T = 30, hidden 32, 3,000 steps
 of 64; 2 cores, both busy): baseline 0.1661; the LSTM stays near it for 1,250 steps (0.1527
@@ -77,8 +83,10 @@ def mse(model, X, y):
 
 
 def train(kind, args, X_test, y_test):
-    """Train one model; returns its learning curve [(step, test MSE)], step 0 included."""
+    """Train one model; returns (its learning curve [(step, test MSE)], step 0 included, and
+    the Recorder that watched it)."""
     model = LastStep(kind, args.hidden, args.seed)
+    recorder = nn.Recorder(model, every=args.eval_every)
     trainer = gn.Trainer(model, "mse", "adam", lr=args.lr, seed=args.seed)
     trainer.optimizer.clip_norm = 1.0
     rng = np.random.default_rng([args.seed, 1])  # the training batches, the same for both
@@ -91,7 +99,14 @@ def train(kind, args, X_test, y_test):
             curve.append((step, mse(model, X_test, y_test)))
             print(f"{kind}: step {step} test MSE {curve[-1][1]:.4f} "
                   f"({time.perf_counter() - start:.0f} s)")  # fmt: skip
-    return curve
+    recorder.detach()
+    return curve, recorder
+
+
+def reach(recorder):
+    """||dE/dh_1|| / ||dE/dh_T|| at each recorded step: how much gradient crosses the sequence."""
+    norms = recorder.layers["recurrent.l0"]["time_delta_norm"]
+    return [float(n[0] / n[-1]) for n in norms]
 
 
 def main(argv=None):
@@ -107,6 +122,7 @@ def main(argv=None):
     parser.add_argument("--test-size", type=int, default=1000, help="test sequences")
     parser.add_argument("--models", default="lstm,rnn", help="which to train: lstm, rnn")
     parser.add_argument("--seed", type=int, default=0, help="weights, data")
+    parser.add_argument("--plot", help="write ||dE/dh_t|| over t (both models) to this image")
     args = parser.parse_args(argv)
     kinds = [name.strip().upper() for name in args.models.split(",")]
     if not set(kinds) <= {"LSTM", "RNN"} or not kinds:
@@ -119,15 +135,26 @@ def main(argv=None):
         f"{args.batch_size}; baseline (predict 1.0) test MSE {baseline:.4f}"
     )
     start = time.perf_counter()
-    curves = {kind: train(kind, args, X_test, y_test) for kind in kinds}
+    runs = {kind: train(kind, args, X_test, y_test) for kind in kinds}
     seconds = time.perf_counter() - start
+    curves = {kind: curve for kind, (curve, _) in runs.items()}
+    ratios = {kind: reach(recorder) for kind, (_, recorder) in runs.items()}
+    for kind, values in ratios.items():
+        print(f"{kind}: ||dE/dh_1|| / ||dE/dh_T|| {values[0]:.2e} at step 1, {values[-1]:.2e} "
+              f"at step {1 + (len(values) - 1) * args.eval_every}")  # fmt: skip
+    if args.plot:
+        from glassnet import viz
+
+        viz.plot_time_deltas({kind: recorder for kind, (_, recorder) in runs.items()}, args.plot)
+        print(f"wrote {args.plot}")
     final = {kind: curve[-1][1] for kind, curve in curves.items()}
     print(
         f"final test MSE after {args.steps} steps (baseline {baseline:.4f}): "
         + ", ".join(f"{kind} {value:.4f}" for kind, value in final.items())
         + f" ({seconds:.0f} s)"
     )
-    return {"baseline": baseline, "curves": curves, "final": final, "seconds": seconds}
+    return {"baseline": baseline, "curves": curves, "final": final, "seconds": seconds,
+            "reach": ratios}  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -16,8 +16,9 @@ def _column(mask, t):
     return mask[t][:, None].astype(np.float64)
 
 
-def _composed_lstm(x, h, c, w_ih, w_hh, b_ih, b_hh, mask=None, peepholes=None):
-    """The LSTM as a graph of small ops, one cell per step: (outputs, all cells)."""
+def _composed_lstm(x, h, c, w_ih, w_hh, b_ih, b_hh, mask=None, peepholes=None, inject=None):
+    """The LSTM as a graph of small ops, one cell per step: (outputs, all cells). ``inject``:
+    None or one zero Tensor per step added to the step's new state (its grad is dE/dh_t)."""
     hidden, outputs, cells = h.shape[1], [], []
     for t in range(x.shape[0]):
         a = ops.add(ops.linear(x[t], w_ih, b_ih), ops.linear(h, w_hh, b_hh))
@@ -28,6 +29,8 @@ def _composed_lstm(x, h, c, w_ih, w_hh, b_ih, b_hh, mask=None, peepholes=None):
         if peepholes is not None:
             a_o = a_o + peepholes[2] * c_new
         h_new = ops.sigmoid(a_o) * ops.tanh(c_new)
+        if inject is not None:
+            h_new = h_new + inject[t]
         if mask is None:
             h, c = h_new, c_new
             outputs.append(h_new)
@@ -39,7 +42,8 @@ def _composed_lstm(x, h, c, w_ih, w_hh, b_ih, b_hh, mask=None, peepholes=None):
     return ops.stack(outputs, axis=0), ops.stack(cells, axis=0)
 
 
-def _composed_gru(x, h, w_ih, w_hh, b_ih, b_hh, mask=None):
+def _composed_gru(x, h, w_ih, w_hh, b_ih, b_hh, mask=None, inject=None):
+    """The GRU as a graph of small ops, one cell per step (``inject`` as _composed_lstm's)."""
     hidden, outputs = h.shape[1], []
     for t in range(x.shape[0]):
         u, v = ops.linear(x[t], w_ih, b_ih), ops.linear(h, w_hh, b_hh)
@@ -47,6 +51,8 @@ def _composed_gru(x, h, w_ih, w_hh, b_ih, b_hh, mask=None):
         z = ops.sigmoid(u[:, hidden : 2 * hidden] + v[:, hidden : 2 * hidden])
         n = ops.tanh(u[:, 2 * hidden :] + r * v[:, 2 * hidden :])
         h_new = (1 - z) * n + z * h
+        if inject is not None:
+            h_new = h_new + inject[t]
         if mask is None:
             h = h_new
             outputs.append(h_new)

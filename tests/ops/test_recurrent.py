@@ -10,12 +10,15 @@ from glassnet import ops
 from glassnet.errors import ShapeError
 
 
-def _composed(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity, mask=None):
-    """The Elman RNN as a graph of small ops, one cell per step."""
+def _composed(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity, mask=None, inject=None):
+    """The Elman RNN as a graph of small ops, one cell per step. ``inject``: None or one zero
+    Tensor per step added to the step's new state (its grad is then dE/dh_t)."""
     f = ops.tanh if nonlinearity == "tanh" else ops.relu
     h, outputs = h0, []
     for t in range(x.shape[0]):
         z = f(ops.add(ops.linear(x[t], w_ih, b_ih), ops.linear(h, w_hh, b_hh)))
+        if inject is not None:
+            z = z + inject[t]
         if mask is None:
             h = z
             outputs.append(z)

@@ -11,6 +11,12 @@ wherever they sit (in a Sequential, a Residual block, a Concat branch). A convol
 activation of its own: the activation layer right after it in a Sequential (Conv2d, ReLU) is
 taken as its activation, as a Dense's own one is, so its net is the convolution's output and
 its a the activation's output.
+
+Recurrent layers (RNN, LSTM, GRU) are watched per cell, i.e. per layer and direction, from
+inside their fused ops (``register_cell_observer``): the statistics of the states h_t, the
+norm of the gradient dE/dh_t arriving at the state at every time step (the vanishing or
+exploding gradient through time, drawn by ``viz.plot_time_deltas``), and the mean and
+saturation of every gate of an LSTM (i, f, g, o) or GRU (r, z, n).
 """
 
 import math
@@ -21,10 +27,14 @@ from .activation import Activation, saturation
 from .conv import Conv1d, Conv2d, ConvTranspose2d
 from .dense import Dense
 from .module import Sequential
+from .recurrent import GRU, LSTM, RNN
 
 __all__ = ["Recorder"]
 
 _CONV = (Conv1d, Conv2d, ConvTranspose2d)
+_RECURRENT = (RNN, LSTM, GRU)
+_GATE_FUNCTIONS = {"i": "sigmoid", "f": "sigmoid", "g": "tanh", "o": "sigmoid", "r": "sigmoid",
+                   "z": "sigmoid", "n": "tanh"}  # fmt: skip
 
 
 class Recorder:
@@ -37,6 +47,16 @@ class Recorder:
             else net itself (linear units, no saturation rule). Statistics are over all of a
             (samples, channels and positions); the delta is dE/dnet, of net's shape.
         any other activation layer: a its output, the delta at its input.
+        RNN, LSTM, GRU: one entry per cell, named "{layer name}.l{l}" for layer l ("_reverse"
+            added for the reverse direction), e.g. "lstm.l0": a is the state h_t over all
+            steps and samples (padded steps left out), "saturated" the rule of the RNN's
+            nonlinearity (None for LSTM and GRU, whose gates say it), "delta_norm" the norm of
+            dE/dh over all steps, and two more lists: "time_delta_norm", per recorded step an
+            array (T,) of ||dE/dh_t|| (over the batch) at each time step t, in the cell's own
+            order (t = 0 its first step; for the reverse direction the last input step), NaNs
+            until the backward; and "gates", {gate: {"mean": [...], "saturated": [...]}} for
+            i, f, g, o (LSTM) or r, z, n (GRU), sigmoid gates saturated below 0.01 or above
+            0.99, tanh ones beyond +-0.99.
 
     Args:
         model: any Module; every such layer inside it is watched.
@@ -46,6 +66,7 @@ class Recorder:
         layers: {layer name: {"mean": [...], "std": [...], "saturated": [...],
             "delta_norm": [...]}}, one entry per recorded step ("saturated" holds None where
             the activation has no saturation rule; "delta_norm" NaN for a step without backward).
+            Recurrent cells add "time_delta_norm" and "gates" (above).
         grad_norms: {parameter name: [...]}, filled by ``on_batch_end`` (i.e. as a callback).
 
     Example:
@@ -66,6 +87,9 @@ class Recorder:
         after_conv = _activations_after_conv(model)
         taken = {id(activation) for activation in after_conv.values()}
         for name, module in modules:
+            if isinstance(module, _RECURRENT):
+                self._watch_cells(name or type(module).__name__, module)
+                continue
             if isinstance(module, Activation):
                 if _inside_dense(name, owners) or id(module) in taken:
                     continue
@@ -107,6 +131,56 @@ class Recorder:
 
         return record
 
+    def _watch_cells(self, key, layer):
+        gates = {LSTM: "ifgo", GRU: "rzn"}.get(type(layer), "")
+        for depth in range(layer.num_layers):
+            for suffix in layer._suffixes:
+                self.layers[f"{key}.l{depth}{suffix}"] = {
+                    "mean": [], "std": [], "saturated": [], "delta_norm": [],
+                    "time_delta_norm": [],
+                    "gates": {g: {"mean": [], "saturated": []} for g in gates}}  # fmt: skip
+        rule = layer.nonlinearity if isinstance(layer, RNN) else None
+
+        def factory(module, cell):
+            if not module.training:
+                return None
+            layer_index, direction = cell
+            name = f"{key}.l{layer_index}{'_reverse' if direction else ''}"
+            count = self._calls.get(name, 0)
+            self._calls[name] = count + 1
+            if count % self.every:
+                return None
+            return self._cell_observer(self.layers[name], rule)
+
+        self._handles.append(layer.register_cell_observer(factory))
+
+    @staticmethod
+    def _cell_observer(stats, rule):
+        """The ``observe(event, values)`` of one cell for one recorded forward."""
+        slot = {}
+
+        def observe(event, values):
+            if event == "forward":
+                mask = values["mask"]
+                keep = None if mask is None else mask.astype(bool)
+                h = values["h"] if keep is None else values["h"][keep]
+                stats["mean"].append(float(h.mean()))
+                stats["std"].append(float(h.std()))
+                stats["saturated"].append(None if rule is None else saturation(rule, h))
+                for g, a in values["gates"].items():
+                    a = a if keep is None else a[keep]
+                    stats["gates"][g]["mean"].append(float(a.mean()))
+                    stats["gates"][g]["saturated"].append(saturation(_GATE_FUNCTIONS[g], a))
+                slot["index"] = len(stats["delta_norm"])
+                stats["delta_norm"].append(math.nan)
+                stats["time_delta_norm"].append(xp.full(values["h"].shape[0], math.nan))
+            elif "index" in slot:
+                norms = xp.array(values["delta_norm"], copy=True)
+                stats["time_delta_norm"][slot["index"]] = norms
+                stats["delta_norm"][slot["index"]] = float(xp.sqrt((norms * norms).sum()))
+
+        return observe
+
     # as a fit callback
     def on_batch_end(self, batch, logs=None):
         """Record the gradient norm of every parameter (called by fit after each backward)."""
@@ -121,7 +195,8 @@ class Recorder:
         self._handles = []
 
     def summary(self):
-        """One line per layer: the latest activation mean/std, saturation and delta norm."""
+        """One line per layer: the latest activation mean/std, saturation and delta norm (and
+        for a recurrent cell the mean of each gate)."""
         lines = []
         for name, s in self.layers.items():
             if s["mean"]:
@@ -130,6 +205,7 @@ class Recorder:
                     f"{name:>12}: mean {s['mean'][-1]: .4f}  std {s['std'][-1]:.4f}  "
                     f"saturated {'-' if sat is None else f'{sat:.3f}'}  "
                     f"delta norm {s['delta_norm'][-1] if s['delta_norm'] else float('nan'):.3g}"
+                    + "".join(f"  {g} {v['mean'][-1]:.3f}" for g, v in s.get("gates", {}).items())
                 )
         return "\n".join(lines)
 

@@ -6,6 +6,10 @@ Each layer and direction is one ``ops.elman`` / ``ops.lstm`` / ``ops.gru`` node 
 sequence, so a backward pass through time is one sweep over t per layer and direction, whatever
 the sequence length. The three share ``_Recurrent``: arguments, parameters, stacking,
 directions, padding and dropout; each says only what its cell is.
+
+A layer's insides stay visible: ``register_cell_observer`` hands the states, the gate
+activations and the per-time-step norms of the gradient arriving at the state to an observer
+(``nn.Recorder`` is one), from inside the fused ops, without adding graph nodes.
 """
 
 import math
@@ -13,6 +17,7 @@ import numbers
 
 from .. import ops
 from ..autodiff import Tensor
+from ..autodiff.tensor import HookHandle
 from ..backend import as_rng, default_dtype, xp
 from ..errors import ShapeError
 from ..ops.recurrent import NONLINEARITIES
@@ -55,6 +60,7 @@ class _Recurrent(Module):
         if dtype.kind != "f":
             raise TypeError(f"{owner}: expected a floating dtype for the parameters, got {dtype}")
         self.rng = as_rng(seed)
+        self._cell_observers = {}
         uniform = initializers.Uniform(1.0 / math.sqrt(self.hidden_size))
         h, rows = self.hidden_size, self.gates * self.hidden_size
         for layer in range(self.num_layers):
@@ -89,6 +95,39 @@ class _Recurrent(Module):
     def __call__(self, x, hx=None, *, lengths=None):
         return super().__call__(x, hx, lengths)
 
+    def register_cell_observer(self, factory):
+        """Watch the inside of every layer and direction ("cell") of this module.
+
+        At every forward, for each cell (layer l, direction d: 0 forward, 1 reverse) the layer
+        calls ``factory(module, (l, d))``; a callable it returns is passed to that cell's op as
+        ``observe`` (see ``glassnet.ops.recurrent``) and is called with ("forward", {"h",
+        "gates", "mask"}) at the end of the forward and with ("backward", {"delta_norm": (T,)})
+        when the backward passes through the cell; None skips the cell this time. Time index t
+        is the cell's own: for the reverse direction t = 0 is the last input step (of each
+        sequence's own length). Returns a handle whose ``remove()`` ends the watch.
+        """
+        if not callable(factory):
+            raise TypeError(f"{self!r}: expected a callable factory(module, (layer, direction)), "
+                            f"got {type(factory).__name__}")  # fmt: skip
+        return HookHandle(self._cell_observers, factory)
+
+    def _observer(self, cell):
+        """The ``observe`` callable for one cell's op this forward, or None."""
+        if not self._cell_observers:
+            return None
+        made = [f(self, cell) for f in list(self._cell_observers.values())]
+        made = [m for m in made if m is not None]
+        if not made:
+            return None
+        if len(made) == 1:
+            return made[0]
+
+        def observe(event, values):
+            for m in made:
+                m(event, values)
+
+        return observe
+
     def forward(self, x, hx=None, lengths=None):
         dtype = self.W_ih_l0.data.dtype
         x = x if isinstance(x, Tensor) else Tensor(xp.asarray(x).astype(dtype, copy=False))
@@ -115,7 +154,7 @@ class _Recurrent(Module):
                 k = layer * self.directions + d
                 start = [None if s is None else s[k] for s in states]
                 seq = inputs if not suffix else ops.getitem(inputs, reverse)
-                y, extra = self._cell(seq, start, params, mask)
+                y, extra = self._cell(seq, start, params, mask, self._observer((layer, d)))
                 finals.append([ops.getitem(y, (last, columns)), *extra])
                 outputs.append(y if not suffix else ops.getitem(y, reverse))
             inputs = outputs[0] if len(outputs) == 1 else ops.concatenate(outputs, axis=2)
@@ -240,8 +279,9 @@ class RNN(_Recurrent):
                          bidirectional, dtype, seed)  # fmt: skip
         self.nonlinearity = nonlinearity
 
-    def _cell(self, seq, start, params, mask):
-        return ops.elman(seq, start[0], *params, nonlinearity=self.nonlinearity, mask=mask), ()
+    def _cell(self, seq, start, params, mask, observe):
+        return ops.elman(seq, start[0], *params, nonlinearity=self.nonlinearity, mask=mask,
+                         observe=observe), ()  # fmt: skip
 
     def _final(self, finals):
         return finals[0]
@@ -301,11 +341,11 @@ class LSTM(_Recurrent):
     def _state_names(self):
         return ("h_0", "c_0")
 
-    def _cell(self, seq, start, params, mask):
+    def _cell(self, seq, start, params, mask, observe):
         biases = params[2:4] if self.bias else (None, None)
         peepholes = params[-1] if self.peepholes else None
         y, c = ops.lstm(seq, start[0], start[1], params[0], params[1], *biases, mask=mask,
-                        peepholes=peepholes)  # fmt: skip
+                        peepholes=peepholes, observe=observe)  # fmt: skip
         return y, (c,)
 
     def _final(self, finals):
@@ -345,8 +385,8 @@ class GRU(_Recurrent):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, dtype, seed)  # fmt: skip
 
-    def _cell(self, seq, start, params, mask):
-        return ops.gru(seq, start[0], *params, mask=mask), ()
+    def _cell(self, seq, start, params, mask, observe):
+        return ops.gru(seq, start[0], *params, mask=mask, observe=observe), ()
 
     def _final(self, finals):
         return finals[0]

@@ -7,6 +7,16 @@ block. The input projections of all steps are one matrix product; only the recur
 h_{t-1} W_hh^T is a product per step. Backpropagation through time is one backward pass over
 t, after which the weight gradients are one product each over all steps: O(T) work and
 memory, and no graph node per step.
+
+Looking inside (``observe``): each op takes an optional callable ``observe(event, values)``,
+called at the end of its forward with event "forward" and values {"h": the states h_1 .. h_T
+(T, N, H), "gates": {gate name: its activations (T, N, H)} (i, f, g, o for the LSTM; r, z, n
+for the GRU; none for Elman), "mask": the mask (T, N) or None}, and at the end of its backward
+with event "backward" and values {"delta_norm": (T,) array, ||dE/dh_t|| over the batch: the
+norm of the whole gradient arriving at the state the step computes (from the output y_t and
+from step t + 1), 0 at a masked step}.
+The arrays are the op's own (read them, do not keep or change them); observing adds no graph
+node, and without ``observe`` nothing is computed.
 """
 
 from ..autodiff import Op, Tensor
@@ -39,9 +49,11 @@ class Elman(Op):
 
     saved_inputs = (0, 2, 3)  # x, W_ih, W_hh; not h0 (copied into the states) nor the biases
 
-    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, nonlinearity, mask):
+    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, nonlinearity, mask,
+                observe=None):  # fmt: skip
         steps, n, _ = x.shape
         self.x, self.w_ih, self.w_hh, self.mask = x, w_ih, w_hh, mask
+        self.observe = observe
         self.relu = nonlinearity == "relu"
         net = (x.reshape(steps * n, -1) @ w_ih.T).reshape(steps, n, -1)
         for b in (b_ih, b_hh):
@@ -59,10 +71,10 @@ class Elman(Op):
             else:
                 m = mask[t][:, None]
                 states[t + 1] = m * z_t + (1 - m) * states[t]
+        self.z = states[1:] if mask is None else z
+        _report_forward(observe, states, None, "", mask)
         if mask is None:
-            self.z = states[1:]
             return z  # the same values as the saved states, in an array of its own
-        self.z = z
         return z * mask[:, :, None]
 
     def _slope(self):
@@ -78,8 +90,12 @@ class Elman(Op):
             slope *= mask[:, :, None]
         delta = xp.empty_like(slope)
         r = xp.zeros((n, hidden), grad_y.dtype)
+        norms = _norms(self.observe, steps)
         for t in range(steps - 1, -1, -1):
-            d = xp.multiply(grad_y[t] + r, slope[t], out=delta[t])
+            arriving = grad_y[t] + r
+            if norms is not None:
+                norms[t] = _norm(arriving if mask is None else arriving * mask[t][:, None])
+            d = xp.multiply(arriving, slope[t], out=delta[t])
             carried = d @ w_hh
             if mask is not None:
                 carried += (1 - mask[t][:, None]) * r
@@ -98,6 +114,7 @@ class Elman(Op):
             grad_b = rows.sum(axis=0)
             grads[4] = grad_b if needs[4] else None
             grads[5] = (grad_b.copy() if needs[4] else grad_b) if needs[5] else None
+        _report(self.observe, norms)
         return tuple(grads)
 
     def jvp(self, dx, dh0, dw_ih, dw_hh, db_ih=None, db_hh=None):
@@ -127,7 +144,8 @@ class Elman(Op):
         return dy
 
 
-def elman(x, h0, W_ih, W_hh, b_ih=None, b_hh=None, nonlinearity="tanh", mask=None):
+def elman(x, h0, W_ih, W_hh, b_ih=None, b_hh=None, nonlinearity="tanh", mask=None, *,
+          observe=None):  # fmt: skip
     """The Elman RNN run over a whole sequence, as one node (torch's RNN layer, one direction):
 
         h_t = f(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh),   t = 1 .. T
@@ -141,6 +159,9 @@ def elman(x, h0, W_ih, W_hh, b_ih=None, b_hh=None, nonlinearity="tanh", mask=Non
             0 the step is padding, the state is carried unchanged (h_t = h_{t-1}) and the output
             is 0, as in torch's packed sequences; a sequence's final state is then its output
             at its last step with mask 1.
+        observe: None, or a callable ``observe(event, values)`` that sees the states after the
+            forward and the per-step norms of dE/dh_t after the backward (see the module's
+            docstring); ``nn.Recorder`` passes one.
     Returns:
         the outputs h_1 .. h_T as a Tensor (T, N, H) (0 at masked steps).
     Example:
@@ -152,7 +173,8 @@ def elman(x, h0, W_ih, W_hh, b_ih=None, b_hh=None, nonlinearity="tanh", mask=Non
     inputs, _, mask = _gated_inputs("elman", 1, x, (("h0", h0),), W_ih, W_hh, b_ih, b_hh,
                                     mask)  # fmt: skip
     _one_float_dtype("elman", inputs)
-    return Elman.apply(*inputs, nonlinearity=nonlinearity, mask=mask)
+    _check_observer("elman", observe)
+    return Elman.apply(*inputs, nonlinearity=nonlinearity, mask=mask, observe=observe)
 
 
 def _sigmoid(a):
@@ -170,6 +192,30 @@ def _step_masks(mask, t):
         return None, None
     m = mask[t][:, None]
     return m, 1 - m
+
+
+def _norms(observe, steps):
+    """The (T,) array backward fills with ||dE/dh_t|| when someone observes, else None."""
+    return None if observe is None else xp.empty(steps)
+
+
+def _norm(a):
+    """The Frobenius norm of an (N, H) block, as a float."""
+    flat = a.reshape(-1)
+    return float(xp.sqrt(flat @ flat))
+
+
+def _report_forward(observe, states, gates, names, mask):
+    """Hand observe the states h_1 .. h_T and the gate activations (blocks of ``gates``)."""
+    if observe is not None:
+        hidden = states.shape[2]
+        blocks = {k: gates[:, :, j * hidden : (j + 1) * hidden] for j, k in enumerate(names)}
+        observe("forward", {"h": states[1:], "gates": blocks, "mask": mask})
+
+
+def _report(observe, norms):
+    if observe is not None:
+        observe("backward", {"delta_norm": norms})
 
 
 def _input_terms(x, w_ih, dx, dw_ih, db):
@@ -233,9 +279,10 @@ class LSTM(Op):
     # (without peepholes, index 5 is b_ih, then kept read-only until backward too: harmless)
     saved_inputs = (0, 3, 4, 5)
 
-    def forward(self, x, h0, c0, w_ih, w_hh, *rest, bias, peepholes, mask):
+    def forward(self, x, h0, c0, w_ih, w_hh, *rest, bias, peepholes, mask, observe=None):
         steps, n, _ = x.shape
         hidden = w_hh.shape[1]
+        self.observe = observe
         b_ih, b_hh = rest[-2:] if bias else (None, None)
         peep = self.peep = rest[0] if peepholes else None
         self.x, self.w_ih, self.w_hh, self.mask, self.bias = x, w_ih, w_hh, mask, bias
@@ -271,6 +318,7 @@ class LSTM(Op):
                 cells[t + 1] = m * c + keep * c_prev
                 h *= m
             out[t, :, hidden:] = cells[t + 1]
+        _report_forward(observe, states, self.gates, "ifgo", mask)
         return out
 
     def _split(self, t):
@@ -284,6 +332,7 @@ class LSTM(Op):
         delta = xp.empty_like(self.gates)
         r = xp.zeros((n, hidden), grad_out.dtype)
         q = xp.zeros_like(r)
+        norms = _norms(self.observe, steps)
         for t in range(steps - 1, -1, -1):
             i, f, g, o = self._split(t)
             tc, c_prev = self.tanh_c[t], self.cells[t]
@@ -292,6 +341,8 @@ class LSTM(Op):
             if m is not None:
                 carried_c = keep * big_c
                 big_g, big_c = m * big_g, m * big_c
+            if norms is not None:
+                norms[t] = _norm(big_g)
             d = delta[t]
             d_i, d_f, d_g, d_o = (d[:, k * hidden : (k + 1) * hidden] for k in range(4))
             xp.multiply(big_g * tc, o * (1 - o), out=d_o)
@@ -319,6 +370,7 @@ class LSTM(Op):
             grads[5] = xp.stack([(d_i * c_prev).sum(axis=(0, 1)),
                                   (d_f * c_prev).sum(axis=(0, 1)),
                                   (d_o * c_new).sum(axis=(0, 1))])  # fmt: skip
+        _report(self.observe, norms)
         return tuple(grads)
 
     def jvp(self, dx, dh0, dc0, dw_ih, dw_hh, *rest):
@@ -383,10 +435,11 @@ class GRU(Op):
 
     saved_inputs = (0, 2, 3)  # x, W_ih, W_hh
 
-    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, mask):
+    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, mask, observe=None):
         steps, n, _ = x.shape
         hidden = w_hh.shape[1]
         self.x, self.w_ih, self.w_hh, self.mask = x, w_ih, w_hh, mask
+        self.observe = observe
         self.bias = b_ih is not None
         gates = self.gates = (x.reshape(steps * n, -1) @ w_ih.T).reshape(steps, n, -1)
         if b_ih is not None:
@@ -415,6 +468,7 @@ class GRU(Op):
             else:
                 states[t + 1] = m * h + keep * h_prev
                 h *= m
+        _report_forward(observe, states, self.gates, "rzn", mask)
         return out
 
     def _split(self, t):
@@ -426,6 +480,7 @@ class GRU(Op):
         steps, n, hidden = grad_y.shape
         delta, eps = xp.empty_like(self.gates), xp.empty_like(self.gates)
         r_h = xp.zeros((n, hidden), grad_y.dtype)
+        norms = _norms(self.observe, steps)
         for t in range(steps - 1, -1, -1):
             r, z, new = self._split(t)
             h_prev = self.states[t]
@@ -433,6 +488,8 @@ class GRU(Op):
             big_g = grad_y[t] + r_h
             if m is not None:
                 big_g *= m
+            if norms is not None:
+                norms[t] = _norm(big_g)
             d, e = delta[t], eps[t]
             xp.multiply(big_g * (h_prev - new), z * (1 - z), out=d[:, hidden : 2 * hidden])
             d_n = xp.multiply(big_g * (1 - z), 1 - new * new, out=d[:, 2 * hidden :])
@@ -448,6 +505,7 @@ class GRU(Op):
         grads[1] = r_h if needs[1] else None
         b_at = 4 if self.bias else None
         _weight_grads(grads, needs, self.x, self.w_ih, delta, self.states[:-1], eps, 2, b_at)
+        _report(self.observe, norms)
         return tuple(grads)
 
     def jvp(self, dx, dh0, dw_ih, dw_hh, db_ih=None, db_hh=None):
@@ -527,6 +585,12 @@ def _gated_inputs(name, gates, x, states, W_ih, W_hh, b_ih, b_hh, mask):
     return inputs, like, mask
 
 
+def _check_observer(name, observe):
+    if observe is not None and not callable(observe):
+        raise TypeError(f"{name}: expected observe None or a callable(event, values), got "
+                        f"{type(observe).__name__}")  # fmt: skip
+
+
 def _one_float_dtype(name, inputs):
     dtypes = {t.data.dtype for t in inputs}
     if len(dtypes) > 1 or dtypes.pop().kind != "f":
@@ -535,7 +599,7 @@ def _one_float_dtype(name, inputs):
 
 
 def lstm(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None, mask=None, peepholes=None,
-         all_cells=False):  # fmt: skip
+         all_cells=False, *, observe=None):  # fmt: skip
     """The LSTM run over a whole sequence, as one node (torch's LSTM layer, one direction;
     Hochreiter & Schmidhuber 1997 with forget gates, Gers et al. 2000):
 
@@ -554,6 +618,8 @@ def lstm(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None, mask=None, peepholes=None,
             padding: h and c are carried unchanged and the output is 0 (as ``elman``).
         peepholes: None, or one (3, H) Tensor whose rows are w_ci, w_cf, w_co.
         all_cells: return the cells c_1 .. c_T (T, N, H) instead of c_T alone.
+        observe: None or a callable, as ``elman``'s; its "forward" values also hold the gates
+            i, f, g, o.
     Returns:
         (outputs h_1 .. h_T (T, N, H), 0 at masked steps; c_T (N, H), the cell after the last
         step (a masked step carries it), or all cells with ``all_cells``).
@@ -570,12 +636,14 @@ def lstm(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None, mask=None, peepholes=None,
                              f"w_co), got {peepholes.shape}")  # fmt: skip
         inputs.insert(5, peepholes)  # the op's inputs: x, h0, c0, W_ih, W_hh[, p][, b_ih, b_hh]
     _one_float_dtype("lstm", inputs)
-    out = LSTM.apply(*inputs, bias=b_ih is not None, peepholes=peepholes is not None, mask=mask)
+    _check_observer("lstm", observe)
+    out = LSTM.apply(*inputs, bias=b_ih is not None, peepholes=peepholes is not None, mask=mask,
+                     observe=observe)  # fmt: skip
     cells = (slice(None), slice(None), slice(hidden, None))
     return out[:, :, :hidden], out[cells] if all_cells else out[-1, :, hidden:]
 
 
-def gru(x, h0, W_ih, W_hh, b_ih=None, b_hh=None, mask=None):
+def gru(x, h0, W_ih, W_hh, b_ih=None, b_hh=None, mask=None, *, observe=None):
     """The GRU run over a whole sequence, as one node (torch's GRU layer, one direction):
 
         r = s(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr),  z = s(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
@@ -588,6 +656,8 @@ def gru(x, h0, W_ih, W_hh, b_ih=None, b_hh=None, mask=None):
             b_ih, b_hh: (3H,) or None (no bias).
         mask: None, or a 0/1 array (T, N) (not differentiated): a step where it is 0 is
             padding: the state is carried unchanged and the output is 0 (as ``elman``).
+        observe: None or a callable, as ``elman``'s; its "forward" values also hold the gates
+            r, z, n.
     Returns:
         the outputs h_1 .. h_T as a Tensor (T, N, H) (0 at masked steps).
     Example:
@@ -595,4 +665,5 @@ def gru(x, h0, W_ih, W_hh, b_ih=None, b_hh=None, mask=None):
     """
     inputs, _, mask = _gated_inputs("gru", 3, x, (("h0", h0),), W_ih, W_hh, b_ih, b_hh, mask)
     _one_float_dtype("gru", inputs)
-    return GRU.apply(*inputs, mask=mask)
+    _check_observer("gru", observe)
+    return GRU.apply(*inputs, mask=mask, observe=observe)

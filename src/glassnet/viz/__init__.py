@@ -7,6 +7,7 @@ and feature maps of convolutional networks, and the confusion matrix.
     activation_histograms(model, X, y)        each Dense layer's a and delta
     layer_values(model, X, y)                 the same values as arrays (no matplotlib)
     layer_statistics(recorder)                a Recorder's statistics per step (Dense and conv)
+    plot_time_deltas(recorder)                ||dE/dh_t|| over time t for each recurrent cell
     weight_histograms(model)                  each Dense layer's W
     plot_filters(model_or_layer)              a convolution's kernels, one image per filter
                                               (RGB for 3 input channels)
@@ -33,9 +34,10 @@ from .plots import (
     plot_confusion_matrix,
     plot_feature_maps,
     plot_filters,
+    plot_time_deltas,
     weight_histograms,
 )
 
 __all__ = ["activation_histograms", "confusion_matrix", "decision_regions", "layer_statistics",
            "layer_values", "learning_curves", "plot_confusion_matrix", "plot_feature_maps",
-           "plot_filters", "weight_histograms"]  # fmt: skip
+           "plot_filters", "plot_time_deltas", "weight_histograms"]  # fmt: skip

@@ -22,7 +22,7 @@ from ..train.metrics import predicted_classes
 
 __all__ = ["activation_histograms", "confusion_matrix", "decision_regions", "layer_statistics",
            "layer_values", "learning_curves", "plot_confusion_matrix", "plot_feature_maps",
-           "plot_filters", "weight_histograms"]  # fmt: skip
+           "plot_filters", "plot_time_deltas", "weight_histograms"]  # fmt: skip
 
 DPI = 100  # a figure of figsize (w, h) inches is written as w*100 x h*100 pixels
 
@@ -367,6 +367,69 @@ def layer_statistics(recorder, path=None):
         ax.set(title=title, xlabel="recorded step" if "gradient" not in title else "batch")
         if ax.get_lines():
             ax.legend(fontsize="small")
+    return _finish(fig, path)
+
+
+def plot_time_deltas(recorder, path=None, *, layers=None, steps=4):
+    """The gradient through time: ||dE/dh_t|| at every time step t of each recurrent cell a
+    ``Recorder`` watched, for a few recorded training steps (log axis).
+
+    One axes per cell ("lstm.l0", "lstm.l0_reverse", ...), x the time step in the cell's own
+    order (for the loss at the last output, the right end is nearest to the loss), one line
+    per chosen recorded step, labelled with its training step (the recorder's forward count,
+    ``every`` apart). A plain RNN's norms fall geometrically to the left (the
+    vanishing gradient, Hochreiter 1991; Bengio et al. 1994); an LSTM's fall far more slowly.
+
+    Args:
+        recorder: a ``glassnet.nn.Recorder`` that watched an RNN, LSTM or GRU in training, or
+            a dict {label: Recorder} to compare models (one row of axes each, titled
+            "label: cell").
+        path: where to write the figure, or None.
+        layers: None for every recurrent cell, or a list of cell names.
+        steps: how many recorded steps to draw, spread evenly from the first to the last.
+    Returns:
+        The Figure.
+    Raises:
+        ValueError: no recurrent cell was watched, a cell has no completed backward, an unknown
+            cell name, or ``steps`` < 1. ImportError: matplotlib is not installed.
+    """
+    who = "plot_time_deltas"
+    recorders = recorder if isinstance(recorder, dict) else {None: recorder}
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"{who}: expected steps a positive int, got {steps!r}")
+    cells = {}
+    for label, rec in recorders.items():
+        found = {name: s for name, s in getattr(rec, "layers", {}).items()
+                 if "time_delta_norm" in s}  # fmt: skip
+        if not found:
+            watched = sorted(getattr(rec, "layers", {})) or "nothing"
+            raise ValueError(f"{who}: expected a Recorder watching an RNN, LSTM or GRU, got "
+                             f"{type(rec).__name__} watching {watched}")  # fmt: skip
+        if layers is not None:
+            unknown = [name for name in layers if name not in found]
+            if unknown:
+                raise ValueError(f"{who}: expected cell names among {sorted(found)}, got "
+                                 f"{unknown}")  # fmt: skip
+            found = {name: found[name] for name in layers}
+        cells.update({(name if label is None else f"{label}: {name}"): (s, rec.every)
+                      for name, s in found.items()})  # fmt: skip
+    _, Figure = _matplotlib(who)
+    fig, axes = _axes_grid(Figure, len(cells), columns=2, size=(5.0, 3.2))
+    for ax, (name, (stats, every)) in zip(axes, cells.items()):
+        done = [k for k, norms in enumerate(stats["time_delta_norm"])
+                if np.isfinite(to_host(norms)).all()]  # fmt: skip
+        if not done:
+            raise ValueError(f"{who}: expected {name!r} to have recorded a backward pass, got "
+                             f"{len(stats['time_delta_norm'])} forward(s) without one")  # fmt: skip
+        chosen = sorted({done[round(j * (len(done) - 1) / max(steps - 1, 1))]
+                         for j in range(min(steps, len(done)))})  # fmt: skip
+        for k in chosen:
+            norms = to_host(stats["time_delta_norm"][k]).astype(np.float64)
+            norms[norms <= 0] = np.nan  # a log axis: no gradient (masked, cut) is a gap
+            ax.plot(np.arange(len(norms)), norms, label=f"training step {k * every + 1}")
+        ax.set_yscale("log")
+        ax.set(title=name, xlabel="time step t", ylabel="||dE/dh_t||")
+        ax.legend(fontsize="small")
     return _finish(fig, path)
 
 
