@@ -18,7 +18,7 @@ steps nor the states read at the end.
   step, so a bidirectional GRU can read it off, while a unidirectional one can only guess
   from the symbol and the position. Model: Embedding -> GRU (bidirectional, lengths=) ->
   ``nn.TimeDistributed(Dense)`` -> 2 logits per step; the loss and the accuracy count the real
-  positions only (the padded ones are dropped before the cross-entropy). Baselines: the same
+  positions only (the padded ones carry ``ignore_index``). Baselines: the same
   model with a unidirectional GRU of the same hidden size, and the majority tag.
 
 All models train on fresh batches (Adam, softmax cross-entropy, gradients clipped to norm 1)
@@ -51,6 +51,7 @@ CLASS_VOCAB = 10  # padding, 3 markers, 6 noise symbols
 CLASS_LENGTHS = (5, 30)
 TAG_VOCAB = 9  # padding and 8 symbols
 TAG_LENGTHS = (5, 20)
+IGNORE = -100  # the label of a padded step in the tagging loss (torch's ignore_index)
 
 
 # ---- data ----------------------------------------------------------------------------------------
@@ -176,13 +177,13 @@ def sequence_loss(model, tokens, lengths, labels):
 
 
 def tagging_loss(model, tokens, lengths, tags):
-    """Mean softmax cross-entropy over the real steps only: the (N, T, C) logits are folded to
-    rows (N T, C) and the padded rows dropped. (Without padding, ``ops.softmax_cross_entropy``
-    would also take the logits as (N, C, T) against tags (N, T), torch's layout.)"""
-    logits = model(tokens, lengths)
-    keep = np.flatnonzero(real_steps(tokens, lengths).ravel())
-    rows = ops.reshape(logits, (-1, logits.shape[-1]))
-    return ops.softmax_cross_entropy(ops.getitem(rows, keep), np.asarray(tags).ravel()[keep])
+    """Mean softmax cross-entropy over the real steps only: the padded steps are labelled
+    IGNORE, which ``ignore_index`` leaves out of the loss and of the mean (torch's
+    convention); the (N, T, C) logits go in as (N, C, T), torch's layout for one
+    classification per position."""
+    logits = ops.transpose(model(tokens, lengths), (0, 2, 1))
+    labels = np.where(real_steps(tokens, lengths), tags, IGNORE)
+    return ops.softmax_cross_entropy(logits, labels, ignore_index=IGNORE)
 
 
 def train(model, loss, make_batch, steps, lr, seed):

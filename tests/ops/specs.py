@@ -241,19 +241,34 @@ def _torch_softmax_cross_entropy(x, y, reduction="mean"):
     return F.cross_entropy(x, _tt(y), reduction=reduction)
 
 
+def _np_softmax_cross_entropy_ignoring(x, y, reduction="mean", ignore_index=None):
+    """The NumPy reference with torch's ignore_index: the ignored rows dropped, "mean" over the
+    others."""
+    keep = y != ignore_index
+    rows = x[keep]
+    total = -_np_log_softmax(rows)[np.arange(len(rows)), y[keep]].sum()
+    return total / (keep.sum() if reduction == "mean" else 1)
+
+
+def _torch_softmax_cross_entropy_ignoring(x, y, reduction="mean", ignore_index=None):
+    return F.cross_entropy(x, _tt(y), reduction=reduction, ignore_index=ignore_index)
+
+
 def _per_position(fn):
     """A NumPy cross-entropy reference on (n, C, d...) scores: positions moved into the rows."""
 
-    def reference(x, y, reduction="mean"):
+    def reference(x, y, reduction="mean", **kwargs):
         rows = np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
         y = y.reshape(-1) if y.ndim == x.ndim - 1 else np.moveaxis(y, 1, -1).reshape(-1, x.shape[1])
-        return fn(rows, y, reduction)
+        return fn(rows, y, reduction, **kwargs)
 
     return reference
 
 
 _PIXEL_LABELS = np.random.default_rng(7).integers(0, 3, size=(2, 3, 4))  # (n, H, W), 3 classes
 _STEP_LABELS = np.random.default_rng(9).integers(0, 3, size=(2, 5))  # (n, L): one per step
+_LABELS_IGNORED = np.array([2, -100, 0, 3, -100, 1])  # torch's default ignore_index, twice
+_STEP_LABELS_PADDED = np.array([[1, 2, 2, 0, 0], [2, 1, 1, 2, 0]])  # 0: a padding class
 _PIXEL_SOFT = np.random.default_rng(8).dirichlet(np.ones(3), size=(2, 3, 4)).transpose(0, 3, 1, 2)
 
 
@@ -601,6 +616,17 @@ SPECS = [
         "softmax_cross_entropy_per_pixel_soft_sum", ops.softmax_cross_entropy, ((2, 3, 3, 4),),
         _per_position(_np_softmax_cross_entropy), _torch_softmax_cross_entropy,
         args=(_PIXEL_SOFT,), kwargs={"reduction": "sum"}, low=-4, high=4,
+    ),
+    OpSpec(
+        "softmax_cross_entropy_ignore_index", ops.softmax_cross_entropy, ((6, 4),),
+        _np_softmax_cross_entropy_ignoring, _torch_softmax_cross_entropy_ignoring,
+        args=(_LABELS_IGNORED,), kwargs={"ignore_index": -100}, low=-4, high=4,
+    ),
+    OpSpec(
+        "softmax_cross_entropy_per_step_ignore_padding_sum", ops.softmax_cross_entropy,
+        ((2, 3, 5),), _per_position(_np_softmax_cross_entropy_ignoring),
+        _torch_softmax_cross_entropy_ignoring, args=(_STEP_LABELS_PADDED,),
+        kwargs={"reduction": "sum", "ignore_index": 0}, low=-4, high=4,
     ),
     OpSpec(
         "cross_entropy_per_position_labels", ops.cross_entropy, ((2, 3, 5),),

@@ -236,3 +236,35 @@ def test_unknown_reduction_raises(loss):
         loss(
             x, np.array([0, 1]) if loss in CLASS_LOSSES else np.full((2, 3), 0.5), reduction="none"
         )
+
+
+def test_ignore_index_drops_padded_steps_as_if_they_were_not_there(rng):
+    """Tagging logits (N, C, T) with padded steps labelled -1: the loss and the gradient are
+    those of the real steps alone; an all-ignored batch gives 0 and no gradient."""
+    logits = rng.normal(size=(2, 3, 4))
+    labels = np.array([[0, 2, -1, -1], [1, 1, 2, -1]])
+    x = gn.tensor(logits, requires_grad=True)
+    loss = ops.softmax_cross_entropy(x, labels, ignore_index=-1)
+    loss.backward()
+    real = labels != -1
+    rows = gn.tensor(np.moveaxis(logits, 1, -1)[real], requires_grad=True)
+    alone = ops.softmax_cross_entropy(rows, labels[real])
+    alone.backward()
+    assert loss.item() == pytest.approx(alone.item(), rel=1e-12)
+    grad = np.moveaxis(x.grad, 1, -1)
+    np.testing.assert_allclose(grad[real], rows.grad, rtol=1e-12)
+    assert not grad[~real].any()
+    x = gn.tensor(logits, requires_grad=True)
+    nothing = ops.softmax_cross_entropy(x, np.full((2, 4), 7), ignore_index=7)
+    nothing.backward()
+    assert nothing.item() == 0.0 and not x.grad.any()
+
+
+def test_ignore_index_bad_arguments():
+    x = gn.tensor(np.zeros((3, 2)))
+    with pytest.raises(TypeError, match="expected ignore_index None or an int label, got 1.5"):
+        ops.softmax_cross_entropy(x, np.array([0, 1, 1]), ignore_index=1.5)
+    with pytest.raises(TypeError, match=r"ignore_index needs integer labels .* got float64"):
+        ops.softmax_cross_entropy(x, np.eye(2)[[0, 1, 1]], ignore_index=0)
+    with pytest.raises(ValueError, match="labels must be in 0..1 for 2 classes, got 5 at index 1"):
+        ops.softmax_cross_entropy(x, np.array([0, 5, -100]), ignore_index=-100)

@@ -48,7 +48,8 @@ class Dense(Module):
     def forward(self, a_prev):
         if a_prev.shape[-1] != self.in_features:
             raise ShapeError(
-                f"{self!r}: expected input (batch, {self.in_features}), got {a_prev.shape}"
+                f"{self!r}: expected input (batch, {self.in_features}), got {a_prev.shape} "
+                f"(any (..., {self.in_features}) is taken: the leading axes fold into the batch)"
             )
         net = ops.linear(a_prev, self.W, self.b)
         self._net = remember(net)

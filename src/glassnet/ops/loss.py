@@ -10,6 +10,8 @@ finite logits. Reference: Bishop, Pattern Recognition and Machine Learning (2006
 5.2 (delta = a - y for matching output units and losses); the lectures' deck 003.
 """
 
+import numbers
+
 from ..autodiff import Tensor
 from ..backend import xp
 from ..errors import ShapeError
@@ -137,22 +139,29 @@ class SoftmaxCrossEntropy(Loss):
         E = -sum_i sum_k y_ik log_softmax(x)_ik     (labels: y is one-hot of the label)
         delta = (a - y) / divisor,  divisor = number of samples for "mean" (torch's
         CrossEntropyLoss).
+    With labels and a boolean ``keep`` (n,), the rows where it is False (ignore_index) add
+    nothing, their delta is 0, and "mean" divides by the number of kept rows (at least 1).
     """
 
     saved_inputs = ()  # forward keeps only arrays it made
 
-    def forward(self, x, target, reduction):
+    def forward(self, x, target, reduction, keep=None):
         shifted = x - x.max(axis=-1, keepdims=True)
         log_a = shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
-        self.log_a, self.target, self.n = log_a, target, _divisor(reduction, x.shape[0])
+        counted = x.shape[0] if keep is None else max(int(keep.sum()), 1)
+        self.log_a, self.target, self.n = log_a, target, _divisor(reduction, counted)
+        self.keep = keep
         if target.ndim == 1:  # integer labels
-            return -log_a[xp.arange(x.shape[0]), target].sum() / self.n
+            picked = log_a[xp.arange(x.shape[0]), target]
+            return -(picked if keep is None else picked[keep]).sum() / self.n
         return -(target * log_a).sum() / self.n
 
     def derivative(self, scale):
         delta = xp.exp(self.log_a)
         if self.target.ndim == 1:
             delta[xp.arange(delta.shape[0]), self.target] -= 1.0
+            if self.keep is not None:
+                delta[~self.keep] = 0.0
         else:
             delta -= self.target
         delta *= ratio(scale, self.n, delta.dtype)
@@ -259,14 +268,31 @@ def cross_entropy(probabilities, target, reduction="mean"):
     return CrossEntropy.apply(probabilities, y=y, reduction=reduction)
 
 
-def softmax_cross_entropy(logits, labels, reduction="mean"):
+def softmax_cross_entropy(logits, labels, reduction="mean", ignore_index=None):
     """Categorical cross-entropy on logits, fused and stable (torch's CrossEntropyLoss).
 
     ``labels`` are integer class labels (n,) or one-hot/soft targets (n, classes);
     delta = a - y. Logits (n, C, d1, ...) take labels (n, d1, ...) or soft targets (n, C, d1,
     ...): one classification per position (per pixel for segmentation), as torch's.
+
+    ``ignore_index``: None, or an int label (outside 0..C-1 or not, e.g. -100, torch's
+    default, or a padding class) whose positions count for nothing: no loss, no gradient, and
+    "mean" averages over the other labels only (0 when every label is ignored; torch gives
+    NaN). Padded steps of a sequence batch tagged with it drop out of the loss.
     """
-    _check_reduction("softmax_cross_entropy", reduction)
-    logits, labels = _classes_last("softmax_cross_entropy", logits, labels)
-    y = _class_target("softmax_cross_entropy", logits, labels)
-    return SoftmaxCrossEntropy.apply(logits, target=y, reduction=reduction)
+    who = "softmax_cross_entropy"
+    _check_reduction(who, reduction)
+    logits, labels = _classes_last(who, logits, labels)
+    if ignore_index is None:
+        y = _class_target(who, logits, labels)
+        return SoftmaxCrossEntropy.apply(logits, target=y, reduction=reduction)
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
+        raise TypeError(f"{who}: expected ignore_index None or an int label, got "
+                        f"{ignore_index!r}")  # fmt: skip
+    raw = labels.data if isinstance(labels, Tensor) else xp.asarray(labels)
+    if raw.ndim != 1 or not xp.issubdtype(raw.dtype, xp.integer):
+        raise TypeError(f"{who}: ignore_index needs integer labels (n,) or (n, d1, ...), got "
+                        f"{raw.dtype} labels of shape {raw.shape}")  # fmt: skip
+    keep = raw != ignore_index
+    y = _class_target(who, logits, xp.where(keep, raw, 0))
+    return SoftmaxCrossEntropy.apply(logits, target=y, reduction=reduction, keep=keep)
