@@ -14,15 +14,19 @@ load of a shared machine falls on both alike; each step is timed alone. Validati
 mean cross-entropy / ln 2 over every validation chunk (``char_lm.bits_per_character``, the
 same NumPy code on both models' logits), printed every ``--eval-every`` steps.
 
-Run:  python benchmarks/bench_char_lm.py [--steps 1500] [--hidden 256] [--seq-len 100]
+The defaults are the LSTM and the hyper-parameters of ``python examples/char_lm.py``.
+
+Run:  python benchmarks/bench_char_lm.py [--steps 1500] [--hidden 128] [--seq-len 64]
       [--batch-size 32] [--lr 0.003] [--eval-every 250] [--seed 0]
 
-Measured with ``python benchmarks/bench_char_lm.py`` (seed 0; torch 2.13.0; 2 cores, partly
-busy; 572 s in all): validation bpc glassnet / torch 6.0246 / 6.0246 at step 0 (the same
-weights), 2.4274 / 2.4274 at 250, 2.2973 / 2.2974 at 500, 2.2606 / 2.2639 at 1,000 (the
-lowest), 2.3445 / 2.3414 at 1,500: difference +0.0032. Both overfit alike after step 1,000
-(the 156,549 training characters were read 30 times). ms per training step, medians: glassnet
-142.2, torch 124.1, ratio 1.15x (training 310 s and 252 s).
+Measured with ``python benchmarks/bench_char_lm.py`` (seed 0; torch 2.13.0; 2 cores, quiet;
+110 s in all): validation bpc glassnet / torch 6.0164 / 6.0164 at step 0 (the same weights),
+2.7045 / 2.7045 at 250, 2.5151 / 2.5151 at 500, 2.3824 / 2.3827 at 1,000, 2.3386 / 2.3393 at
+1,500: difference -0.0007. ms per training step, medians: glassnet 31.4, torch 30.0, ratio
+1.05x (training 47 s and 61 s in all: torch's steps vary more). With ``--hidden 256
+--seq-len 100`` (2 cores, partly busy; 572 s): 2.2606 / 2.2639 at 1,000 steps, 2.3445 /
+2.3414 at 1,500 (difference +0.0032; both overfit alike after 1,000 steps, the 156,549
+training characters read 30 times), 142.2 and 124.1 ms per step, 1.15x.
 """
 
 import argparse
@@ -57,8 +61,8 @@ def main(argv=None):
     """Train both; return {"bpc": {"glassnet", "torch"}, "ms": {...}, "curves": {...}}."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=1500, help="optimizer steps")
-    parser.add_argument("--hidden", type=int, default=256, help="H: embedding and state width")
-    parser.add_argument("--seq-len", type=int, default=100, help="characters per chunk")
+    parser.add_argument("--hidden", type=int, default=128, help="H: embedding and state width")
+    parser.add_argument("--seq-len", type=int, default=64, help="characters per chunk")
     parser.add_argument("--batch-size", type=int, default=32, help="chunks per step")
     parser.add_argument("--lr", type=float, default=3e-3, help="Adam's learning rate")
     parser.add_argument("--eval-every", type=int, default=250, help="steps between val bpc")

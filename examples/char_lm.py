@@ -35,8 +35,10 @@ s). For comparison, the bigram model (counts on the training part, add-one smoot
     cus your such was an insir,
     My father's marris'd there;
 
-The same LSTM with hidden 256 and chunks of 100 characters (benchmarks/bench_char_lm.py)
-reaches 2.26 after 1,000 steps and overfits after that (2.34 at 1,500).
+``python benchmarks/bench_char_lm.py`` trains this LSTM with these hyper-parameters in glassnet
+and in PyTorch from the same (torch's) initial weights on the same batches: validation 2.3386
+and 2.3393 bits per character after 1,500 steps (with hidden 256 and chunks of 100 characters:
+2.26 after 1,000 steps, overfitting after that, 2.34 at 1,500).
 """
 
 import argparse
