@@ -54,7 +54,8 @@ def test_signatures_that_users_rely_on():
         ("dtype", None, "POSITIONAL_OR_KEYWORD")]  # fmt: skip
     gradcheck = dict((n, d) for n, d, _ in _parameters(glassnet.autodiff.gradcheck))
     assert (gradcheck["eps"], gradcheck["atol"], gradcheck["rtol"]) == (1e-6, 1e-5, 1e-3)
-    assert _names(glassnet.ops.softmax_cross_entropy) == ["logits", "labels", "reduction", "ignore_index"]
+    assert _names(glassnet.ops.softmax_cross_entropy) == ["logits", "labels", "reduction",
+                                                          "ignore_index"]  # fmt: skip
     assert _names(glassnet.ops.sigmoid_binary_cross_entropy) == ["logits", "targets", "reduction"]
     dense = dict((n, (d, k)) for n, d, k in _parameters(glassnet.nn.Dense))
     assert dense["activation"] == (None, "POSITIONAL_OR_KEYWORD")
