@@ -266,6 +266,24 @@ def test_on_divergence_the_weights_of_the_last_finite_loss_are_kept():
     assert len(history.history.get("loss", [])) == epoch - 1  # the diverging epoch: not recorded
 
 
+def test_no_op_callback_hooks_are_not_called_and_instance_hooks_are():
+    from glassnet.train.callbacks import Callback
+
+    class EpochsOnly(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.seen = epoch
+
+    model, X, y = _diverging()
+    quiet, loud = EpochsOnly(), EpochsOnly()
+    batches = []
+    loud.on_batch_end = lambda batch, logs=None: batches.append(batch)
+    trainer = Trainer(model, "mse", "sgd", lr=0.01, callbacks=[quiet, loud])
+    assert trainer._hook("on_batch_end") == [loud.on_batch_end]
+    assert trainer._hook("on_batch_begin") == []
+    trainer.run_epoch(X, y, batch_size=16)
+    assert batches == [0, 1, 2, 3] and quiet.seen == loud.seen == 0
+
+
 def test_a_diverging_step_returns_the_loss_and_restores_the_weights():
     model, X, y = _diverging()
     trainer = Trainer(model, "mse", "sgd", lr=1e6)

@@ -102,6 +102,16 @@ def _check_callbacks(who, callbacks):
     return list(callbacks)
 
 
+def _overrides(callback, name):
+    """True when ``callback`` has a hook ``name`` that does something: not Callback's no-op
+    (so that a callback without batch hooks costs nothing per batch)."""
+    if getattr(callback, name, None) is None:
+        return False
+    if name in getattr(callback, "__dict__", {}):  # set on the instance
+        return True
+    return getattr(type(callback), name, None) is not getattr(Callback, name, None)
+
+
 class Trainer(TrainingState):
     """Trains ``model`` on ``loss`` with an optimizer, one step or one epoch at a time.
 
@@ -198,7 +208,7 @@ class Trainer(TrainingState):
             for cb in callbacks:
                 cb.state = self
             self._bound_hooks = {
-                n: [getattr(cb, n) for cb in callbacks if hasattr(cb, n)] for n in _HOOKS
+                n: [getattr(cb, n) for cb in callbacks if _overrides(cb, n)] for n in _HOOKS
             }
         return self._bound_hooks[name]
 
