@@ -1087,7 +1087,7 @@ SPECS += [
 ]  # fmt: skip
 
 
-# -- LSTM and GRU (ops/recurrent.py): the cells composed step by step ----------------------------
+# -- LSTM and GRU (ops/gated.py): the cells composed step by step ----------------------------
 
 
 def _gated_reference(lib, gru=False):

@@ -14,6 +14,7 @@ from . import conv as _conv
 from . import dropout as _dropout
 from . import elementwise as _elementwise
 from . import embedding as _embedding
+from . import gated as _gated
 from . import layernorm as _layernorm
 from . import linalg as _linalg
 from . import loss as _loss
@@ -30,6 +31,7 @@ from .dropout import *
 from .elementwise import *
 from .embedding import *
 from .embedding import positional_encoding as positional_encoding  # not an op: no __all__
+from .gated import *
 from .layernorm import *
 from .linalg import *
 from .loss import *
@@ -43,7 +45,8 @@ from .shape import *
 FAMILIES = (_elementwise, _reduce, _shape, _linalg, _activation, _loss, _dropout, _normalization)
 FAMILIES += (_conv,)  # convolutions (ops/conv.py)
 FAMILIES += (_pool,)  # pooling, padding, resizing (ops/pool.py)
-FAMILIES += (_recurrent,)  # recurrent networks over whole sequences (ops/recurrent.py)
+FAMILIES += (_recurrent, _gated)  # recurrent networks over whole sequences (ops/recurrent.py,
+# the LSTM and GRU in ops/gated.py)
 FAMILIES += (_layernorm, _embedding)  # layer norm, embedding (ops/layernorm.py, embedding.py)
 FAMILIES += (_attention,)  # scaled dot-product attention (ops/attention.py)
 __all__ = [name for family in FAMILIES for name in family.__all__]
