@@ -430,3 +430,47 @@ def test_a_step_while_a_graph_keeps_the_weights_is_refused_on_both_paths():
         with pytest.raises(ValueError, match="read-only"):
             opt.step()
         del loss
+
+
+def _loss_and_grads(model, X, y):
+    out = model(gn.tensor(X))
+    loss = ((out - y) ** 2).mean()
+    loss.backward()
+
+
+@pytest.mark.parametrize("make", [mlp, mixed])
+def test_adam_out_of_place_steps_equal_in_place_and_keep_the_start_weights(make):
+    """step(keep_previous=True) writes the new weights into a second buffer per dtype: the
+    same numbers as the in-place step, bit for bit, over 6 steps, and previous_weights() holds
+    the weights each step started from, untouched."""
+    X, y = data()
+    models = [make(), make()]
+    opts = [Adam(m.parameters(), lr=0.05) for m in models]
+    assert opts[0].keeps_previous
+    for _ in range(6):
+        before = [p.data.copy() for p in models[1].parameters()]
+        for keep, (model, opt) in enumerate(zip(models, opts)):
+            opt.zero_grad()
+            _loss_and_grads(model, X, y)
+            opt.step(keep_previous=bool(keep))
+        previous = opts[1].previous_weights()
+        assert opts[0].previous_weights() is None
+        for a, b, start, now in zip(models[0].parameters(), models[1].parameters(), before,
+                                    previous):  # fmt: skip
+            np.testing.assert_array_equal(a.data, b.data)
+            np.testing.assert_array_equal(now, start)
+            assert not np.shares_memory(now, b.data)
+    for (values, _), p in zip(opts[1].buffers, models[1].parameters()):
+        assert p.data.dtype != values.dtype or np.shares_memory(p.data, values)
+
+
+def test_only_out_of_place_methods_on_the_flat_path_keep_the_previous_weights():
+    assert not optim.AdamW(mlp().parameters()).keeps_previous  # it shrinks w in place first
+    assert not Adam(mlp().parameters(), flatten=False).keeps_previous
+    assert not SGD(mlp().parameters(), lr=0.1).keeps_previous
+    model = mlp()
+    opt = SGD(model.parameters(), lr=0.1)
+    X, y = data()
+    _loss_and_grads(model, X, y)
+    opt.step(keep_previous=True)  # asked where it cannot: an ordinary in-place step
+    assert opt.previous_weights() is None

@@ -266,6 +266,29 @@ def test_on_divergence_the_weights_of_the_last_finite_loss_are_kept():
     assert len(history.history.get("loss", [])) == epoch - 1  # the diverging epoch: not recorded
 
 
+def test_adam_divergence_brings_back_the_weights_kept_in_the_optimizer():
+    """With Adam the Trainer keeps no copy: the optimizer writes each update into a second
+    buffer and the weights the step started from stay intact in the first. Four steps at lr
+    0.01, then lr 1e25 (seeds 13, 14, data seed 1, float32): the fifth step's update makes
+    the next loss overflow; the weights left are those the fifth step started from, the last
+    whose loss was finite."""
+    model, X, y = _diverging()
+    trainer = Trainer(model, "mse", "adam", lr=0.01)
+    assert trainer.optimizer.keeps_previous
+    starts, losses = [], []
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for k in range(8):
+            trainer.optimizer.lr = 0.01 if k < 4 else 1e25
+            starts.append(_weights(model))
+            losses.append(trainer.step(X, y))
+            if trainer.diverged:
+                break
+    assert trainer.diverged and len(losses) == 6 and np.isfinite(losses[:5]).all()
+    assert all(np.array_equal(a, b) for a, b in zip(starts[4], _weights(model)))
+    assert not all(np.array_equal(a, b) for a, b in zip(starts[3], _weights(model)))
+
+
 def test_no_op_callback_hooks_are_not_called_and_instance_hooks_are():
     from glassnet.train.callbacks import Callback
 

@@ -27,6 +27,7 @@ class Adam(Optimizer):
     """
 
     elementwise = True
+    writes_out = True  # update(..., out=) writes the new weights into out, w left as it was
 
     def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, *,
                  flatten=True):  # fmt: skip
@@ -38,7 +39,7 @@ class Adam(Optimizer):
             raise ValueError(f"{type(self).__name__}: expected eps > 0, got {eps!r}")
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
 
-    def update(self, w, g, state):
+    def update(self, w, g, state, out=None):
         if not state:
             state["m"], state["v"] = xp.zeros_like(w), xp.zeros_like(w)
         m, v, t = state["m"], state["v"], self.t
@@ -55,7 +56,7 @@ class Adam(Optimizer):
         denominator += self.eps
         step = xp.divide(m, denominator, out=scratch)
         step *= self.lr / (1.0 - self.beta1**t)
-        w -= step
+        xp.subtract(w, step, out=w if out is None else out)
 
     def __repr__(self):
         return (f"Adam(lr={self.lr}, beta1={self.beta1}, beta2={self.beta2}, eps={self.eps}, "

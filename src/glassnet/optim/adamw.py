@@ -36,6 +36,8 @@ class AdamW(Adam):
     Algorithm 2 (AdamW).
     """
 
+    writes_out = False  # its step shrinks w in place before the update
+
     def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2, *,
                  flatten=True):  # fmt: skip
         super().__init__(params, lr, beta1, beta2, eps, weight_decay, flatten=flatten)

@@ -84,10 +84,12 @@ class _Group:
     ``data_views[k]`` / ``grad_views[k]`` that ``params[k]`` holds, and the flat state of an
     elementwise update."""
 
-    __slots__ = ("data_views", "grad_views", "grads", "index", "params", "spans", "state", "values")
+    __slots__ = ("data_views", "grad_views", "grads", "index", "params", "spans", "spare",
+                 "spare_views", "state", "values")  # fmt: skip
 
     def __init__(self, params, index):
         self.index, self.params = index, [params[i] for i in index]
+        self.spare = self.spare_views = None  # a second value buffer, made by the first swap
         sizes = [p.data.size for p in self.params]
         stops = np.cumsum(sizes).tolist() if sizes else []
         self.spans = list(zip([0, *stops[:-1]], stops))
@@ -122,6 +124,21 @@ class _Group:
     def _cut(self, buffer, k):
         start, stop = self.spans[k]
         return buffer[start:stop].reshape(self.params[k].data.shape)
+
+    def out_buffer(self):
+        """The buffer an out-of-place update writes the new weights into (made once)."""
+        if self.spare is None:
+            self.spare = xp.empty_like(self.values)
+            self.spare_views = [self._cut(self.spare, k) for k in range(len(self.params))]
+        return self.spare
+
+    def swap(self):
+        """Make the out buffer the values (every parameter now views it); the old values,
+        untouched by the update, become the next out buffer."""
+        self.values, self.spare = self.spare, self.values
+        self.data_views, self.spare_views = self.spare_views, self.data_views
+        for p, w in zip(self.params, self.data_views):
+            p.data = w
 
     def sync(self, owner):
         """Make every parameter point at its views again, copying in what was assigned
@@ -250,6 +267,7 @@ class Optimizer(ABC):
     needs_closure = False
     full_batch = False  # True for methods defined on the whole training set (Rprop, L-BFGS, ...)
     elementwise = False  # True: update() may be given a whole flat buffer at once
+    writes_out = False  # True: update(w, g, state, out=buffer) writes the new w there instead
     clip_norm = None  # set to a number: gradients are clipped to this joint norm before a step
     clip_value = None  # set to a number: gradient elements are clipped to [-value, value]
     state_attributes = ()  # (name, value when absent) of attributes that are state too
@@ -264,6 +282,7 @@ class Optimizer(ABC):
         self.lr, self.weight_decay = float(lr), float(weight_decay)
         self.t, self._state = 0, [{} for _ in self.params]
         self._groups = _groups(self.params) if flatten else None
+        self._previous = None  # the value views of the last step(keep_previous=True)
 
     @property
     def flat(self):
@@ -301,16 +320,49 @@ class Optimizer(ABC):
         for p in self.params:  # the buffers keep stale values nobody sees: the next backward
             p.grad = None  # writes each gradient into p.grad_buffer (step zeroes a slot it missed)
 
-    def step(self, closure=None):
-        """Update every parameter that has a gradient; returns the closure's loss if given."""
+    @property
+    def keeps_previous(self):
+        """True when ``step(keep_previous=True)`` can leave the weights it starts from intact:
+        an elementwise method that writes out of place, on the flat path."""
+        return self.writes_out and self.elementwise and self._groups is not None
+
+    def step(self, closure=None, *, keep_previous=False):
+        """Update every parameter that has a gradient; returns the closure's loss if given.
+
+        ``keep_previous`` (where ``keeps_previous``): each flat buffer's update writes the new
+        weights into a second buffer, which the parameters then view, so that the weights the
+        step started from stay intact, without a copy, until the next such step
+        (``previous_weights``: how the Trainer gets back to them on divergence)."""
         loss = closure() if closure is not None else None
         slots = self._slots(clip=True)
         self.t += 1
         decay = self.weight_decay
-        for w, g, state in slots:
-            if g is not None:
-                self.update(w, g + decay * w if decay else g, state)
+        out_of_place = keep_previous and self.keeps_previous
+        self._previous = [group.data_views for group in self._groups] if out_of_place else None
+        for k, (w, g, state) in enumerate(slots):
+            if g is None:
+                continue
+            g = g + decay * w if decay else g
+            if out_of_place:
+                group = self._groups[k]
+                self.update(w, g, state, out=group.out_buffer())
+                group.swap()
+            else:
+                self.update(w, g, state)
         return loss
+
+    def previous_weights(self):
+        """After ``step(keep_previous=True)`` on a method that ``keeps_previous``: one array per
+        parameter (in order) holding its weights from before that step, valid until the next
+        step; else None."""
+        groups = self._previous
+        if groups is None or self._groups is None:
+            return None
+        out = [None] * len(self.params)
+        for group, views in zip(self._groups, groups):
+            for i, view in zip(group.index, views):
+                out[i] = view
+        return out
 
     @abstractmethod
     def update(self, w, g, state):

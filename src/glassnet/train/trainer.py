@@ -178,6 +178,7 @@ class Trainer(TrainingState):
         self._pending = None  # callback states from a checkpoint, installed after on_train_begin
         self._good = self._spare = None  # the weights whose loss was last seen finite; a spare set
         self._kept_any = False  # some weights were kept: a divergence has something to go back to
+        self._borrowed = False  # _good are the optimizer's previous_weights(), not our copies
         _retain_for_training()  # freed arrays reused, not re-faulted each step (see backend)
         self._bound_hooks = None
         self._extra = ()  # the progress display fit adds for the duration of a call
@@ -266,8 +267,13 @@ class Trainer(TrainingState):
             value, out = self._forward_backward(xb, yb)
             loss = float(value.data)
             if math.isfinite(loss):
-                self._keep()
-                opt.step()
+                if opt.keeps_previous:  # the weights stay intact in the optimizer: no copy
+                    opt.step(keep_previous=True)
+                    self._good, self._spare, self._kept_any = opt.previous_weights(), None, True
+                    self._borrowed = True
+                else:
+                    self._keep()
+                    opt.step()
         if not math.isfinite(loss):
             where = (
                 f"step {self.global_step + 1}"
@@ -310,7 +316,8 @@ class Trainer(TrainingState):
         """Copy the weights into the spare buffers (``pending``: for a closure step, whose
         loss is known only afterwards) or into the good ones."""
         params = self.optimizer.params
-        if self._good is None:
+        if self._good is None or self._borrowed:  # not the optimizer's arrays: our own
+            self._borrowed = False
             self._good, self._spare = ([xp.empty_like(p.data) for p in params] for _ in range(2))
         try:
             for k, p in zip(self._spare if pending else self._good, params):
