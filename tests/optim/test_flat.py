@@ -438,14 +438,24 @@ def _loss_and_grads(model, X, y):
     loss.backward()
 
 
+OUT_OF_PLACE = [
+    lambda p: Adam(p, lr=0.05), lambda p: SGD(p, lr=0.1), lambda p: SGD(p, lr=0.1, momentum=0.9),
+    lambda p: SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-2),
+    lambda p: optim.RMSprop(p, lr=0.01), lambda p: optim.Adagrad(p, lr=0.1),
+    lambda p: optim.Adadelta(p, lr=1.0),
+]  # fmt: skip
+
+
 @pytest.mark.parametrize("make", [mlp, mixed])
-def test_adam_out_of_place_steps_equal_in_place_and_keep_the_start_weights(make):
+@pytest.mark.parametrize("method", range(len(OUT_OF_PLACE)))
+def test_out_of_place_steps_equal_in_place_and_keep_the_start_weights(make, method):
     """step(keep_previous=True) writes the new weights into a second buffer per dtype: the
     same numbers as the in-place step, bit for bit, over 6 steps, and previous_weights() holds
-    the weights each step started from, untouched."""
+    the weights each step started from, untouched (Adam, SGD with and without momentum,
+    Nesterov with weight decay, RMSprop, Adagrad, Adadelta)."""
     X, y = data()
     models = [make(), make()]
-    opts = [Adam(m.parameters(), lr=0.05) for m in models]
+    opts = [OUT_OF_PLACE[method](m.parameters()) for m in models]
     assert opts[0].keeps_previous
     for _ in range(6):
         before = [p.data.copy() for p in models[1].parameters()]
@@ -467,9 +477,9 @@ def test_adam_out_of_place_steps_equal_in_place_and_keep_the_start_weights(make)
 def test_only_out_of_place_methods_on_the_flat_path_keep_the_previous_weights():
     assert not optim.AdamW(mlp().parameters()).keeps_previous  # it shrinks w in place first
     assert not Adam(mlp().parameters(), flatten=False).keeps_previous
-    assert not SGD(mlp().parameters(), lr=0.1).keeps_previous
+    assert not optim.RpropMinus(mlp().parameters()).keeps_previous
     model = mlp()
-    opt = SGD(model.parameters(), lr=0.1)
+    opt = optim.RpropMinus(model.parameters())
     X, y = data()
     _loss_and_grads(model, X, y)
     opt.step(keep_previous=True)  # asked where it cannot: an ordinary in-place step

@@ -32,6 +32,7 @@ class Adadelta(Optimizer):
     """
 
     elementwise = True
+    writes_out = True  # update(..., out=) writes the new weights into out, w left as it was
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, *, flatten=True):
         super().__init__(params, lr, weight_decay, flatten=flatten)
@@ -41,7 +42,7 @@ class Adadelta(Optimizer):
             raise ValueError(f"Adadelta: expected eps > 0, got {eps!r}")
         self.rho, self.eps = float(rho), float(eps)
 
-    def update(self, w, g, state):
+    def update(self, w, g, state, out=None):
         if not state:
             state["E_g2"], state["E_dx2"] = np.zeros_like(w), np.zeros_like(w)
         E_g2, E_dx2, rho, eps = state["E_g2"], state["E_dx2"], self.rho, self.eps
@@ -50,7 +51,7 @@ class Adadelta(Optimizer):
         dx = -np.sqrt(E_dx2 + eps) / np.sqrt(E_g2 + eps) * g
         E_dx2 *= rho
         E_dx2 += (1.0 - rho) * (dx * dx)
-        w += self.lr * dx
+        np.add(w, self.lr * dx, out=w if out is None else out)
 
     def __repr__(self):
         return (f"Adadelta(lr={self.lr}, rho={self.rho}, eps={self.eps}, "

@@ -30,6 +30,7 @@ class Adagrad(Optimizer):
     """
 
     elementwise = True
+    writes_out = True  # update(..., out=) writes the new weights into out, w left as it was
 
     def __init__(self, params, lr=0.01, eps=1e-10, weight_decay=0.0, *, flatten=True):
         super().__init__(params, lr, weight_decay, flatten=flatten)
@@ -37,14 +38,14 @@ class Adagrad(Optimizer):
             raise ValueError(f"Adagrad: expected eps > 0, got {eps!r}")
         self.eps = float(eps)
 
-    def update(self, w, g, state):
+    def update(self, w, g, state, out=None):
         if not state:
             state["G"] = np.zeros_like(w)
         G = state["G"]
         G += g * g
         denominator = np.sqrt(G)
         denominator += self.eps
-        w -= self.lr * g / denominator
+        np.subtract(w, self.lr * g / denominator, out=w if out is None else out)
 
     def __repr__(self):
         return f"Adagrad(lr={self.lr}, eps={self.eps}, weight_decay={self.weight_decay})"

@@ -247,7 +247,12 @@ class Optimizer(ABC):
     not such a buffer, e.g. tied weights; a parameter listed twice; a non-floating array),
     give the per-parameter path: ``zero_grad`` sets ``grad`` to None and ``step`` skips
     parameters without one. When every parameter has a gradient the two paths compute the
-    same numbers (``tests/optim/test_flat.py``).
+    same numbers (``tests/optim/test_flat.py``). A subclass whose elementwise ``update`` can
+    write the new weights into another buffer (``update(w, g, state, out=buffer)``, w left
+    as it was) sets ``writes_out = True`` (SGD, Adam, RMSprop, Adagrad, Adadelta); then
+    ``step(keep_previous=True)`` alternates between two value buffers and the weights a step
+    started from stay readable (``previous_weights()``) without a copy: what the Trainer
+    restores on divergence.
 
     An optimizer that needs the loss itself or several evaluations per step sets
     ``needs_closure = True`` and overrides ``step``; ``fit`` then passes a closure that runs

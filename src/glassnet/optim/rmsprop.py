@@ -30,6 +30,7 @@ class RMSprop(Optimizer):
     """
 
     elementwise = True
+    writes_out = True  # update(..., out=) writes the new weights into out, w left as it was
 
     def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, *, flatten=True):
         super().__init__(params, lr, weight_decay, flatten=flatten)
@@ -39,7 +40,7 @@ class RMSprop(Optimizer):
             raise ValueError(f"RMSprop: expected eps > 0, got {eps!r}")
         self.alpha, self.eps = float(alpha), float(eps)
 
-    def update(self, w, g, state):
+    def update(self, w, g, state, out=None):
         if not state:
             state["v"] = np.zeros_like(w)
         v = state["v"]
@@ -47,7 +48,7 @@ class RMSprop(Optimizer):
         v += (1.0 - self.alpha) * (g * g)
         denominator = np.sqrt(v)
         denominator += self.eps
-        w -= self.lr * g / denominator
+        np.subtract(w, self.lr * g / denominator, out=w if out is None else out)
 
     def __repr__(self):
         return (f"RMSprop(lr={self.lr}, alpha={self.alpha}, eps={self.eps}, "

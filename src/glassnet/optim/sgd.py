@@ -1,5 +1,6 @@
 """Gradient descent with optional momentum (the lectures' form) or Nesterov momentum."""
 
+from ..backend import xp
 from ..ops._util import constant
 from .optimizer import Optimizer, is_real
 
@@ -28,6 +29,7 @@ class SGD(Optimizer):
     """
 
     elementwise = True
+    writes_out = True  # update(..., out=) writes the new weights into out, w left as it was
 
     def __init__(self, params, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, *,
                  flatten=True):  # fmt: skip
@@ -38,11 +40,11 @@ class SGD(Optimizer):
             raise ValueError("SGD: expected momentum > 0 for nesterov=True, got momentum=0")
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
 
-    def update(self, w, g, state):
+    def update(self, w, g, state, out=None):
         # the hyperparameters as 0-d arrays of w's dtype: cheaper operands than Python floats
         eta, mu = constant(self.lr, w.dtype), constant(self.momentum, w.dtype)
         if self.momentum == 0.0:
-            w -= eta * g
+            xp.subtract(w, eta * g, out=w if out is None else out)
         elif self.nesterov:
             v = state.get("v")
             if v is None:
@@ -50,7 +52,7 @@ class SGD(Optimizer):
             else:
                 v *= mu
                 v += g
-            w -= eta * (g + mu * v)
+            xp.subtract(w, eta * (g + mu * v), out=w if out is None else out)
         else:
             dw = state.get("dw")
             if dw is None:
@@ -58,7 +60,7 @@ class SGD(Optimizer):
             else:
                 dw *= mu
                 dw -= eta * g
-            w += dw
+            xp.add(w, dw, out=w if out is None else out)
 
     def __repr__(self):
         return (f"SGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov}, "
