@@ -484,3 +484,21 @@ def test_only_out_of_place_methods_on_the_flat_path_keep_the_previous_weights():
     _loss_and_grads(model, X, y)
     opt.step(keep_previous=True)  # asked where it cannot: an ordinary in-place step
     assert opt.previous_weights() is None
+
+
+def test_a_new_optimizer_after_out_of_place_steps_stays_on_the_flat_path():
+    """After steps that swapped the buffers, the parameters view the second buffer; a new
+    optimizer (a second fit on the same model) recognises it and shares it, as it does the
+    first, instead of taking the views for tied weights (the per-parameter path)."""
+    X, y = data()
+    model = mlp()
+    for _ in range(3):
+        opt = Adam(model.parameters(), lr=0.05)
+        assert opt.flat and opt.keeps_previous
+        for _ in range(3):  # an odd number of swaps: the parameters end on the other buffer
+            opt.zero_grad()
+            _loss_and_grads(model, X, y)
+            opt.step(keep_previous=True)
+        (values, grads), = opt.buffers
+        assert all(np.shares_memory(p.data, values) for p in model.parameters())
+        assert all(np.shares_memory(p.grad, grads) for p in model.parameters())

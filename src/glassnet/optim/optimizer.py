@@ -130,6 +130,10 @@ class _Group:
         if self.spare is None:
             self.spare = xp.empty_like(self.values)
             self.spare_views = [self._cut(self.spare, k) for k in range(len(self.params))]
+            # registered as the values are: a later optimizer over parameters that view it
+            # recognises them (flat path, buffer shared) instead of taking them for ties
+            _LAYOUTS[id(self.spare)] = _Layout(self.spare, self.grads, self.spare_views,
+                                               self.grad_views)  # fmt: skip
         return self.spare
 
     def swap(self):
