@@ -50,12 +50,13 @@ class Adam(Optimizer):
         xp.multiply(g, g, out=scratch)
         scratch *= 1.0 - self.beta2
         v += scratch
-        # m_hat / (sqrt(v_hat) + eps) with the bias corrections folded into scalars
+        # eta m_hat / (sqrt(v_hat) + eps) = m / (c sqrt(v) + eps / s), the bias corrections
+        # and eta folded into two scalars: s = eta / (1 - beta1^t), c = 1 / (s sqrt(1 - beta2^t))
+        s = self.lr / (1.0 - self.beta1**t)
         denominator = xp.sqrt(v, out=scratch)
-        denominator *= 1.0 / math.sqrt(1.0 - self.beta2**t)
-        denominator += self.eps
+        denominator *= 1.0 / (s * math.sqrt(1.0 - self.beta2**t))
+        denominator += self.eps / s
         step = xp.divide(m, denominator, out=scratch)
-        step *= self.lr / (1.0 - self.beta1**t)
         xp.subtract(w, step, out=w if out is None else out)
 
     def __repr__(self):
