@@ -118,9 +118,7 @@ def training_batches(train, batch_size, seed):
     chunks at a random offset in 0..seq_len - 1, in a random order."""
     rng = np.random.default_rng(seed)
     while True:
-        offset = int(rng.integers(train.seq_len))
-        part = gn.data.CharText(train.text[offset:], train.seq_len, vocab=train.vocab)
-        yield from part.batches(batch_size, rng)
+        yield from train.batches(batch_size, rng, offset=int(rng.integers(train.seq_len)))
 
 
 def make_model(kind, vocab_size, args):

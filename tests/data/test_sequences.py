@@ -224,6 +224,34 @@ def test_batches_of_a_text_without_repeats_recover_the_chunk_order():
     np.testing.assert_array_equal(X_all, starts[:, None] + np.arange(6))
 
 
+@pytest.mark.parametrize("offset", [0, 1, 5])
+def test_batches_with_an_offset_move_the_chunk_borders(offset):
+    text = "".join(chr(0x4E00 + i) for i in range(61))  # character i has index i
+    data = CharText(text, seq_len=6)
+    batches = list(data.batches(4, seed=3, drop_last=False, offset=offset))
+    X_all = np.concatenate([X for X, _ in batches])
+    y_all = np.concatenate([y for _, y in batches])
+    chunks = (61 - 1 - offset) // 6  # 10, 9, 9
+    assert sorted(X_all[:, 0].tolist()) == list(range(offset, offset + 6 * chunks, 6))
+    np.testing.assert_array_equal(X_all, X_all[:, :1] + np.arange(6))
+    np.testing.assert_array_equal(y_all, X_all + 1)
+    dropped = list(data.batches(4, seed=3, offset=offset))  # drop_last: whole batches only
+    assert len(dropped) == chunks // 4 and all(X.shape == (4, 6) for X, _ in dropped)
+
+
+def test_bad_offsets_say_expected_and_got():
+    data = CharText(TEXT, seq_len=4)
+    cases = ((4, ValueError, r"expected offset in 0 \.\. 3 \(seq_len - 1\), got 4"),
+             (-1, ValueError, "got -1"), (1.0, TypeError, "expected offset an int"),
+             (True, TypeError, "got True"))  # fmt: skip
+    for offset, error, match in cases:
+        with pytest.raises(error, match=match):
+            data.batches(2, seed=0, offset=offset)
+    small = CharText("abcdefghij", seq_len=3)  # 3 chunks at offset 0, 2 at offset 2
+    with pytest.raises(ValueError, match="expected batch_size <= the 2 chunks of 3 characters"):
+        small.batches(3, seed=0, offset=2)
+
+
 def test_batches_are_deterministic_for_a_seed_and_differ_across_seeds():
     data = CharText(TEXT, seq_len=4)
     first = [X for X, _ in data.batches(7, seed=42)]

@@ -318,7 +318,7 @@ class CharText:
                              f"{int(indices[at])} at position {at}")  # fmt: skip
         return self._points[indices].astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
 
-    def batches(self, batch_size, seed=None, *, drop_last=True):
+    def batches(self, batch_size, seed=None, *, drop_last=True, offset=0):
         """One epoch of ``(X, y)`` batches: every chunk once, in a random order.
 
         ``X[i]`` is a chunk of ``seq_len`` encoded characters and ``y[i]`` the next character at
@@ -333,29 +333,39 @@ class CharText:
             drop_last: True (the default) drops the last batch when it has fewer than
                 ``batch_size`` chunks, so every batch has shape (batch_size, seq_len); False
                 yields it too (shape (len(self) % batch_size, seq_len)).
+            offset: the chunks start ``offset`` characters later, at offset + k seq_len
+                (an int in 0 .. seq_len - 1; there are floor((N - 1 - offset) / seq_len) of
+                them): a new offset each epoch moves the chunk borders, so that the model
+                sees every character pair across a border in some epoch (char-rnn training).
 
         Returns:
             An iterator of ``(X, y)``, int64 arrays of shape (batch_size, seq_len).
 
         Raises:
             TypeError: ``batch_size`` is not an int or ``seed`` not a seed.
-            ValueError: ``batch_size`` < 1, or larger than ``len(self)`` with ``drop_last``
-                (no batch would be yielded).
+            ValueError: ``batch_size`` < 1, or larger than the number of chunks with
+                ``drop_last`` (no batch would be yielded); ``offset`` outside 0 .. seq_len - 1.
         """
         who = "CharText.batches"
         batch_size = _positive_int(who, "batch_size", batch_size)
         if not isinstance(drop_last, (bool, np.bool_)):
             raise TypeError(f"{who}: expected drop_last True or False, got {drop_last!r}")
-        if drop_last and batch_size > len(self):
-            raise ValueError(f"{who}: expected batch_size <= the {len(self)} chunks of "
+        if isinstance(offset, (bool, np.bool_)) or not isinstance(offset, numbers.Integral):
+            raise TypeError(f"{who}: expected offset an int, got {offset!r}")
+        if not 0 <= offset < self.seq_len:
+            raise ValueError(f"{who}: expected offset in 0 .. {self.seq_len - 1} (seq_len - 1), "
+                             f"got {offset}")  # fmt: skip
+        chunks = (len(self.codes) - 1 - int(offset)) // self.seq_len
+        if drop_last and batch_size > chunks:
+            raise ValueError(f"{who}: expected batch_size <= the {chunks} chunks of "
                              f"{self.seq_len} characters, got {batch_size}; lower batch_size or "
                              "seq_len, or pass drop_last=False")  # fmt: skip
-        order = as_rng(seed).permutation(len(self))
-        return self._batches(order, batch_size, drop_last)
+        order = as_rng(seed).permutation(chunks)
+        return self._batches(order, batch_size, drop_last, int(offset))
 
-    def _batches(self, order, batch_size, drop_last):
+    def _batches(self, order, batch_size, drop_last, offset=0):
         stop = len(order) - len(order) % batch_size if drop_last else len(order)
-        offsets = np.arange(self.seq_len + 1)
+        offsets = np.arange(self.seq_len + 1) + offset
         for start in range(0, stop, batch_size):
             rows = self.codes[order[start : start + batch_size, None] * self.seq_len + offsets]
             yield rows[:, :-1], rows[:, 1:]
