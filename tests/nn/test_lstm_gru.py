@@ -13,6 +13,7 @@ from glassnet import nn, ops
 from glassnet.autodiff import gradcheck, walk
 from glassnet.errors import ShapeError
 from tests.conftest import require
+from tests.ops.specs import _gated_reference
 
 CONFIGS = [
     pytest.param({"num_layers": 1}, id="1layer"),
@@ -137,21 +138,9 @@ def test_padded_sequences_match_torch_packed(kind, batch_first, rng):
         _close(p.grad, t_p.grad.numpy(), f"grad {name}")
 
 
-def _sigmoid(a):
-    return 1 / (1 + np.exp(-a))
-
-
-def _numpy_peephole_lstm(x, h, c, w_ih, w_hh, b_ih, b_hh, peep):
-    """One direction of an LSTM with peepholes (Gers & Schmidhuber 2000), step by step."""
-    hidden, outputs = h.shape[1], []
-    for t in range(x.shape[0]):
-        a = x[t] @ w_ih.T + b_ih + h @ w_hh.T + b_hh
-        a_i, a_f, a_g, a_o = (a[:, k * hidden : (k + 1) * hidden] for k in range(4))
-        i, f = _sigmoid(a_i + peep[0] * c), _sigmoid(a_f + peep[1] * c)
-        c = f * c + i * np.tanh(a_g)
-        h = _sigmoid(a_o + peep[2] * c) * np.tanh(c)
-        outputs.append(h)
-    return np.stack(outputs), h, c
+# one direction of an LSTM with peepholes (Gers & Schmidhuber 2000), step by step in NumPy:
+# the spec table's reference, (outputs, c_T)
+_numpy_lstm = _gated_reference(np)
 
 
 def test_peepholes_match_a_numpy_forward(rng):
@@ -165,9 +154,9 @@ def test_peepholes_match_a_numpy_forward(rng):
     for layer in range(2):
         names = lstm.parameter_names(layer)
         assert names[-1] == f"W_peep_l{layer}"
-        weights = [getattr(lstm, name).data for name in names]
-        seq, h, c = _numpy_peephole_lstm(seq, h0[layer], c0[layer], *weights)
-        hs.append(h)
+        *weights, peep = [getattr(lstm, name).data for name in names]
+        seq, c = _numpy_lstm(seq, h0[layer], c0[layer], *weights, peepholes=peep)
+        hs.append(seq[-1])
         cs.append(c)
     np.testing.assert_allclose(out.data, seq, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(h_n.data, np.stack(hs), rtol=1e-12, atol=1e-12)
