@@ -1,11 +1,8 @@
 """Helpers the op families share: turning operands into Tensors of one dtype (torch's
 promotion), undoing broadcasting, summing tangents."""
 
-import sys
-
 from ..autodiff import Op, Tensor
 from ..backend import default_dtype, xp
-from ..backend import name as backend_name
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # bool < int < float < complex
 
@@ -137,47 +134,4 @@ def add_tangents(*terms):
         if term is not None:
             total = term if total is None else total + term
     return total
-
-
-# ---- reused scratch arrays ---------------------------------------------------------------------
-
-_WORKSPACE_MIN = 16 << 20  # bytes: smaller arrays come back from malloc's own free lists
-_WORKSPACE_KEEP = 8  # arrays kept per (shape, dtype): a network has several layers of a shape
-_workspaces = {}  # (shape, dtype) -> arrays, most recently made last
-_REFS_WHEN_FREE = 3  # the list's reference, the loop variable's and getrefcount's argument
-
-
-def workspace(shape, dtype):
-    """An uninitialised array of ``shape`` and ``dtype`` that may be a reused one, for the
-    large scratch matrices a layer makes at every step (a convolution's im2col columns).
-
-    The C allocator hands arrays above its mmap threshold (at most 32 MiB, see
-    ``backend.retain_freed_memory``) back to the system when they are freed, so a fresh one
-    of 58 MB (a 32 -> 32 3x3 layer at batch 64) costs 14,000 page faults, the kernel zeroing
-    each page: half the time of the im2col copy into it. So the last ``_WORKSPACE_KEEP`` such
-    arrays of each shape are kept and handed out again once nobody else holds them: a view
-    (the reshaped matrix an op saves for its backward) holds its base, so an array is free
-    only when its reference count is back to the workspace's own. Arrays under 16 MiB, and
-    any array on a device backend (whose memory pool already reuses), are plainly allocated.
-    """
-    nbytes = xp.dtype(dtype).itemsize
-    for n in shape:
-        nbytes *= n
-    if nbytes < _WORKSPACE_MIN or backend_name() != "numpy":
-        return xp.empty(shape, dtype)
-    key = (tuple(shape), xp.dtype(dtype))
-    kept = _workspaces.setdefault(key, [])
-    for array in kept:
-        if sys.getrefcount(array) == _REFS_WHEN_FREE:
-            return array
-    array = xp.empty(shape, dtype)
-    kept.append(array)
-    if len(kept) > _WORKSPACE_KEEP:
-        kept.pop(0)  # still valid wherever it is held; only no longer handed out
-    return array
-
-
-def release_workspaces():
-    """Forget the kept scratch arrays (their memory is freed once nobody holds them)."""
-    _workspaces.clear()
 

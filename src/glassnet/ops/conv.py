@@ -10,13 +10,23 @@ outside the image).
 How it is computed. Inside an op the arrays are batch-last, (C, H, W, N): the public NCHW
 array is a transposed view of it, so the ops hand each other views and never transpose. A
 batch-last window (C, Ho, Wo, N) has rows of Wo * N contiguous elements (N for stride > 1),
-so copying the kh * kw windows of the padded input into the columns matrix A ("im2col":
-one row per (c, i, j), one column per (y, x, n)) is a few long copies, and the layer is then
-one matrix product, batched over the groups. The backward's scatter-add ("col2im") adds the
-kh * kw windows back in the same way; for stride 1 the delta propagation is instead the full
-correlation with the flipped kernel (im2col of delta and one product), where that is no more
-work. A hand-written NumPy LeNet-5 matched PyTorch on the CPU only with this layout (NCHW
-took 1.4x, issue 17). The windows are strided slices, one per kernel offset, rather than
+so copying the kh * kw windows of the input into the columns matrix A ("im2col": one row per
+(c, i, j), one column per (y, x, n)) is a few long copies, and the layer is then a matrix
+product, batched over the groups. The padding is implicit: entries of a window outside the
+image are zeroed in A, and no padded copy of the image is made. The backward's scatter-add
+("col2im") adds the kh * kw windows back in the same way; for stride 1 the delta propagation
+is instead the full correlation with the flipped kernel (im2col of delta and one product),
+where that is no more work. A hand-written NumPy LeNet-5 matched PyTorch on the CPU only with
+this layout (NCHW took 1.4x, issue 17).
+
+A is built and multiplied in chunks of output rows, about 4 MiB each (``_CHUNK_BYTES``), so
+that each chunk is read by its product while it is still in the cache: the whole A of a
+32 -> 32 3x3 layer at batch 64 is 58 MB, 9x its input, and writing it to memory and reading
+it back made a third of the layer's time. The forward therefore saves only its input, and the
+backward rebuilds A chunk by chunk for grad_W; an A small enough to keep (``_KEEP_ITEMS``,
+as LeNet-5's) is built whole in the forward and kept. For the 3x3 block network of
+benchmarks/bench_cnn.py this made a training step 1.2x faster and its memory smaller by the
+58 MB per layer. The windows are strided slices, one per kernel offset, rather than
 ``as_strided``: the array module may be CuPy, whose namespace the ops share with NumPy only
 through the functions of ``xp``, and a slice copy per offset is as fast as one copy of a
 strided view.
@@ -27,10 +37,19 @@ import numbers
 from ..autodiff import Op, Tensor
 from ..backend import xp
 from ..errors import ShapeError
-from ._util import add_tangents, as_tensor, cast, operands, workspace
+from ._util import add_tangents, as_tensor, cast, operands
 from .shape import reshape
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d"]
+
+# The columns of a chunk of output rows, in bytes: each chunk's matrix A is built and used by its
+# product while it is still in the cache (1 MiB of L2 per core on this project's machines);
+# the whole A of a 32 -> 32 3x3 layer at batch 64 (58 MB) would go to memory and back.
+_CHUNK_BYTES = 4 << 20
+# An A of at most this many entries (about the input's size times kh * kw / stride^2) is built
+# whole in the forward and kept for grad_W (LeNet-5's are 5 and 3.8 MB in float32): rebuilding
+# it would cost more than keeping it. Larger ones are rebuilt, chunk by chunk, in the backward.
+_KEEP_ITEMS = 2 << 20
 
 
 # ---- geometry: where each kernel offset's window lies ------------------------------------------
@@ -41,59 +60,160 @@ class _Geometry:
 
     ``size``: the image (H, W) the windows are taken from (a conv's input, a transposed conv's
     output); ``out``: the number of windows (Ho, Wo); ``pads``: ((top, bottom), (left, right)).
-    The padded image is (H + top + bottom, W + left + right); rows or columns of it that no
-    window reaches (torch's floor in the output size) are read by no one and get no gradient.
+    The padding is implicit: a window entry that falls outside the image reads zero, and no
+    padded copy of the image is made. Rows or columns that no window reaches (torch's floor in
+    the output size) are read by no one and get no gradient.
     """
 
-    __slots__ = ("dilation", "groups", "kernel", "out", "padded", "pads", "size", "stride")
+    __slots__ = ("dilation", "groups", "kernel", "out", "padded", "pads", "size", "stride",
+                 "_spans")  # fmt: skip
 
     def __init__(self, kernel, stride, dilation, pads, groups, size, out):
         self.kernel, self.stride, self.dilation = kernel, stride, dilation
         self.pads, self.groups, self.size, self.out = pads, groups, size, out
         self.padded = tuple(n + lo + hi for n, (lo, hi) in zip(size, pads))
+        self._spans = None
 
-    def windows(self):
-        """(i, j, index): for each kernel offset, the index of its window (C, Ho, Wo, N) in the
-        padded batch-last image."""
-        (kh, kw), (sh, sw), (dh, dw), (ho, wo) = self.kernel, self.stride, self.dilation, self.out
+    def spans(self):
+        """Per axis (rows, columns), per kernel offset: (lo, hi, start), the outputs lo <= y < hi
+        whose window entry lies inside the image, and the image index start of output lo's."""
+        if self._spans is None:
+            self._spans = tuple(
+                tuple(_span(d * i - lo, n, s, o) for i in range(k))
+                for k, s, d, (lo, _), n, o in zip(self.kernel, self.stride, self.dilation,
+                                                  self.pads, self.size, self.out))  # fmt: skip
+        return self._spans
+
+    def chunks(self, row_bytes):
+        """The output rows in chunks [y0, y1) whose columns take about ``_CHUNK_BYTES``, given
+        the bytes of one output row's columns."""
+        ho = self.out[0]
+        step = max(1, min(ho, _CHUNK_BYTES // row_bytes))
+        return [(y0, min(y0 + step, ho)) for y0 in range(0, ho, step)]
+
+    def columns(self, image, y0, y1, cols, fresh):
+        """A for the output rows [y0, y1): the windows of the batch-last image (C, H, W, N) as
+        rows (c, i, j) and columns (y, x, n), written into ``cols`` (C, kh, kw, y1 - y0, Wo,
+        N). Entries outside the image are zeroed where a chunk of this height may have left
+        data (``fresh``: the first chunk of its height; the x-borders stay zero after it)."""
+        (row_spans, col_spans), (sh, sw) = self.spans(), self.stride
+        for i, (lo, hi, start) in enumerate(row_spans):
+            lo, hi = max(lo, y0), min(hi, y1)
+            if hi <= lo:
+                cols[:, i] = 0
+                continue
+            if lo > y0:
+                cols[:, i, :, : lo - y0] = 0
+            if hi < y1:
+                cols[:, i, :, hi - y0 :] = 0
+            first = start + sh * (lo - row_spans[i][0])
+            rows = slice(first, first + sh * (hi - lo - 1) + 1, sh)
+            for j, (xlo, xhi, xstart) in enumerate(col_spans):
+                dest = cols[:, i, j, lo - y0 : hi - y0]
+                if xhi <= xlo:
+                    dest[...] = 0
+                    continue
+                if fresh:
+                    dest[:, :, :xlo] = 0
+                    dest[:, :, xhi:] = 0
+                columns = slice(xstart, xstart + sw * (xhi - xlo - 1) + 1, sw)
+                dest[:, :, xlo:xhi] = image[:, rows, columns]
+
+    def sweep(self, image, whole=False):
+        """(y0, y1, A of those rows as (groups, K, y1 - y0, Wo * N)) over the output rows, in
+        chunks that fit the cache: each is used by its product while it is still there.
+        ``whole``: all rows in one chunk (an A small enough to keep for the backward)."""
+        image = xp.ascontiguousarray(image)  # a user's NCHW input: one transposing copy
+        c, n = image.shape[0], image.shape[-1]
+        (kh, kw), wo = self.kernel, self.out[1]
+        per_row = c * kh * kw * wo * n
+        chunks = [(0, self.out[0])] if whole else self.chunks(per_row * image.dtype.itemsize)
+        buffer = xp.empty(per_row * (chunks[0][1] - chunks[0][0]), image.dtype)
+        height = None
+        for y0, y1 in chunks:
+            cols = buffer[: per_row * (y1 - y0)].reshape(c, kh, kw, y1 - y0, wo, n)
+            self.columns(image, y0, y1, cols, fresh=height != y1 - y0)
+            height = y1 - y0
+            yield y0, y1, cols.reshape(self.groups, -1, y1 - y0, wo * n)
+
+    def correlate(self, image, wg, chunks=None, bias=None):
+        """W A (+ b) per group, the forward's product: for the batch-last image (C, H, W, N) and
+        the weights wg (groups, m, K), the matrix (groups * m, Ho * Wo * N); A from ``chunks``
+        (as ``sweep`` yields them) where given. The bias is added to each chunk's product while
+        it is in the cache.
+
+        Where the short side of the product is tiny (fewer than 8 filters, one group), each
+        chunk is multiplied one image row at a time, in one batched matmul: OpenBLAS multiplies
+        a (6, 25) matrix by 28 blocks of 1,792 columns 2-3x faster than by all 50,176 at once
+        (LeNet-5's first layer, 1 and 2 threads); from 8 filters up the rows are as fast or
+        slower than the whole chunk."""
+        groups, m = wg.shape[:2]
+        ho, wo = self.out
+        net = xp.empty((groups, m, ho, wo * image.shape[-1]), wg.dtype)
+        by_rows = m < 8 and groups == 1
+        bias = None if bias is None else bias.reshape(groups, m, 1, 1)
+        for y0, y1, cols in chunks or self.sweep(image):
+            out = net[:, :, y0:y1]
+            if by_rows:  # (groups, rows, m, K) @ (groups, rows, K, Wo * N)
+                xp.matmul(wg[:, None], cols.transpose(0, 2, 1, 3), out=out.transpose(0, 2, 1, 3))
+            else:
+                xp.matmul(wg, cols.reshape(*cols.shape[:2], -1), out=out.reshape(groups, m, -1))
+            if bias is not None:
+                out += bias
+        return net.reshape(groups * m, -1)
+
+    def weight_grad(self, image, d, chunks=None, bias=False):
+        """d A^T per group, the weight gradient: for the batch-last image (C, H, W, N) and d
+        (groups * m, Ho * Wo * N), the array (groups, m, K); A from ``chunks`` where given.
+        Written as (A d^T)^T, which OpenBLAS computes up to twice as fast for these shapes (a
+        short, wide result); by image rows where m is tiny, as in ``correlate``. Returns it
+        with the bias gradient where ``bias`` (d summed over its columns, chunk by chunk while
+        in the cache), else with None."""
+        groups, ho = self.groups, self.out[0]
+        d = d.reshape(groups, -1, ho, d.shape[-1] // ho)
+        by_rows = d.shape[1] < 8 and groups == 1
+        total = bias_total = None
+        for y0, y1, cols in chunks or self.sweep(image):
+            rows = d[:, :, y0:y1]  # (groups, m, rows, Wo * N)
+            if bias:
+                part = rows.sum(axis=(2, 3))
+                bias_total = part if bias_total is None else xp.add(bias_total, part,
+                                                                    out=bias_total)
+            if by_rows:  # (groups, rows, K, Wo * N) @ (groups, rows, Wo * N, m), summed
+                part = xp.matmul(cols.transpose(0, 2, 1, 3), rows.transpose(0, 2, 3, 1))
+                part = part.sum(axis=1)
+            else:
+                rows = rows.reshape(*rows.shape[:2], -1).transpose(0, 2, 1)
+                part = xp.matmul(cols.reshape(*cols.shape[:2], -1), rows)
+            total = part if total is None else xp.add(total, part, out=total)
+        return total.transpose(0, 2, 1), None if bias_total is None else bias_total.reshape(-1)
+
+    def windows(self, y0, y1):
+        """(i, j, index): for each kernel offset, the index of the window of the output rows
+        [y0, y1) (C, y1 - y0, Wo, N) in the padded batch-last image."""
+        (kh, kw), (sh, sw), (dh, dw), wo = self.kernel, self.stride, self.dilation, self.out[1]
         for i in range(kh):
-            rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
+            rows = slice(sh * y0 + i * dh, sh * (y1 - 1) + i * dh + 1, sh)
             for j in range(kw):
                 yield i, j, (slice(None), rows, slice(j * dw, j * dw + sw * (wo - 1) + 1, sw))
 
-    def interior(self):
-        """The index of the image inside its padded array."""
+    def col2im(self, d, wt):
+        """col2im(W^T d) per group, the transposed map for any stride: for d (groups * m,
+        Ho * Wo * N) and wt (groups, K, m), each output position's column of W^T d added back
+        into its window of a zero image, chunk by chunk; returned without its padding (a view
+        of the padded sum): (C, H, W, N)."""
+        groups, k, m = wt.shape
+        (kh, kw), (ho, wo) = self.kernel, self.out
+        channels, n = groups * k // (kh * kw), d.shape[-1] // (ho * wo)
+        d = d.reshape(groups, m, ho, wo * n)
+        image = xp.zeros((channels, *self.padded, n), d.dtype)
+        for y0, y1 in self.chunks(groups * k * wo * n * d.dtype.itemsize):
+            cols = xp.matmul(wt, d[:, :, y0:y1].reshape(groups, m, -1))
+            cols = cols.reshape(channels, kh, kw, y1 - y0, wo, n)
+            for i, j, window in self.windows(y0, y1):
+                image[window] += cols[:, i, j]
         ((top, _), (left, _)), (h, w) = self.pads, self.size
-        return slice(None), slice(top, top + h), slice(left, left + w)
-
-    def pad(self, image):
-        """The batch-last image (C, H, W, N), zero-padded, as a C-contiguous array (``image``
-        itself when it is one already and there is no padding)."""
-        if self.padded == self.size:
-            return xp.ascontiguousarray(image)
-        c, n = image.shape[0], image.shape[-1]
-        padded = xp.zeros((c, *self.padded, n), image.dtype)
-        padded[self.interior()] = image
-        return padded
-
-    def im2col(self, padded):
-        """A = the windows of the padded image as rows (c, i, j) and columns (y, x, n):
-        shape (C * kh * kw, Ho * Wo * N)."""
-        c, n = padded.shape[0], padded.shape[-1]
-        cols = workspace((c, *self.kernel, *self.out, n), padded.dtype)
-        for i, j, window in self.windows():
-            cols[:, i, j] = padded[window]
-        return cols.reshape(c * self.kernel[0] * self.kernel[1], -1)
-
-    def col2im(self, cols, channels):
-        """The transpose of ``im2col``: each column's window added back into a zero image,
-        returned without its padding (a view of the padded sum): (C, H, W, N)."""
-        kh, kw = self.kernel
-        cols = cols.reshape(channels, kh, kw, *self.out, -1)
-        image = xp.zeros((channels, *self.padded, cols.shape[-1]), cols.dtype)
-        for i, j, window in self.windows():
-            image[window] += cols[:, i, j]
-        return image[self.interior()]
+        return image[:, top : top + h, left : left + w]
 
     def flipped(self):
         """For stride 1, the geometry of the full correlation with the flipped kernel that maps
@@ -113,20 +233,25 @@ class _Geometry:
         """The transposed map of the convolution with ``w`` (out, in / groups, kh, kw) on the
         batch-last matrix d (out, Ho * Wo * N): col2im(W^T d) per group, (in, H, W, N). For
         stride 1 (and no larger input than output) the same as the full correlation of d with
-        the flipped kernel: im2col and a product shaped as the forward's, which needs no
-        scatter-add and which OpenBLAS computes faster than W^T d (1.2x for the whole delta
-        propagation of a 32 -> 32 3x3 'same' layer at batch 64, one thread)."""
+        the flipped kernel: a product shaped as the forward's, which needs no scatter-add and
+        which OpenBLAS computes faster than W^T d (1.2x for the whole delta propagation of a
+        32 -> 32 3x3 'same' layer at batch 64, one thread)."""
         groups, n = self.groups, d.shape[-1] // (self.out[0] * self.out[1])
         channels = w.shape[1] * groups
         full = self.flipped()
         if full is None:
-            cols = _product(_grouped(w, groups).transpose(0, 2, 1), d, groups, self.out[0])
-            return self.col2im(cols, channels)
+            return self.col2im(d, _grouped(w, groups).transpose(0, 2, 1))
         flipped = w.reshape(groups, -1, *w.shape[1:])[..., ::-1, ::-1]
         flipped = flipped.transpose(0, 2, 1, 3, 4).reshape(groups, w.shape[1], -1)
-        cols = full.im2col(full.pad(d.reshape(w.shape[0], *self.out, n)))
-        net = _product(flipped, cols, groups, self.size[0])
+        net = full.correlate(d.reshape(w.shape[0], *self.out, n), flipped)
         return net.reshape(channels, *self.size, n)
+
+
+def _span(offset, n, stride, out):
+    """(lo, hi, start): the outputs lo <= y < hi (of ``out``) whose entry stride * y + offset
+    lies in [0, n), and that entry for y = lo."""
+    lo, hi = max(0, -(offset // stride)), min(out, (n - 1 - offset) // stride + 1)
+    return lo, max(lo, hi), stride * lo + offset
 
 
 def _batch_last(a):
@@ -142,42 +267,6 @@ def _nchw(a):
 def _grouped(w, groups):
     """A weight (out, in / groups, kh, kw) as per-group matrices (groups, out / groups, K)."""
     return w.reshape(groups, w.shape[0] // groups, -1)
-
-
-def _blocks(rows, groups, m):
-    """How many blocks to take the columns in: one per image row where the short side of the
-    product is tiny (fewer than 8 filters, one group), else one. OpenBLAS multiplies a
-    (6, 25) matrix by 28 blocks of 1,792 columns 2-3x faster than by all 50,176 at once (LeNet-5's
-    first layer, 1 and 2 threads), but from 8 filters up the blocks are as fast or slower."""
-    return rows if groups == 1 and m < 8 else 1
-
-
-def _product(a, b, groups, rows):
-    """Per group g: a[g] @ b[g], where a is (groups, m, k) and b a matrix of groups * k rows
-    (the groups stacked) whose columns are image positions (y, x, n) of ``rows`` rows y; the
-    result is the matrix (groups * m, columns), from one matmul (batched over column blocks,
-    see ``_blocks``)."""
-    columns, rows = b.shape[-1], _blocks(rows, groups, a.shape[1])
-    if rows == 1:
-        return xp.matmul(a, b.reshape(groups, -1, columns)).reshape(-1, columns)
-    block = columns // rows
-    b = b.reshape(groups, -1, rows, block).transpose(0, 2, 1, 3)  # (groups, rows, k, block)
-    out = xp.empty((groups, a.shape[1], rows, block), b.dtype)
-    xp.matmul(a[:, None], b, out=out.transpose(0, 2, 1, 3))
-    return out.reshape(-1, columns)
-
-
-def _product_t(a, b, groups, rows):
-    """Per group g: a[g] @ b[g]^T for matrices a (groups * m, L) and b (groups * k, L) whose
-    columns are positions of ``rows`` image rows: the contraction over L, as (groups, m, k).
-    Written as (b a^T)^T, which OpenBLAS computes up to twice as fast for these shapes (a
-    short, wide result); blocks as in ``_product``, summed."""
-    columns = a.shape[-1]
-    rows = _blocks(rows, groups, a.shape[0] // groups)
-    block = columns // rows
-    a = a.reshape(groups, -1, rows, block).transpose(0, 2, 3, 1)  # (groups, rows, block, m)
-    b = b.reshape(groups, -1, rows, block).transpose(0, 2, 1, 3)  # (groups, rows, k, block)
-    return xp.matmul(b, a).sum(axis=1).transpose(0, 2, 1)
 
 
 def _matrix(a):
@@ -202,52 +291,51 @@ class Conv2d(Op):
                   delta_prev = col2im(W^T delta)  (the transposed convolution; for stride 1
                                = the full correlation of delta with the flipped kernel)
         jvp:      dnet       = W im2col(da_prev) + dW A + db
-    forward saves the padded input and A; backward frees A once grad_W has it, before it
-    propagates delta, and a second backward (retain_graph) rebuilds A from the input.
+    forward saves the input (batch-last) and, where it is small, A; backward builds A chunk
+    by chunk for grad_W (or frees the kept one once grad_W has it, before it propagates
+    delta), so a second backward (retain_graph) rebuilds it from the input.
     """
 
-    saved_inputs = (0, 1)  # the padded input may be a view of a_prev; W; not b
+    saved_inputs = (0, 1)  # the batch-last input may be a view of a_prev; W; not b
 
     def forward(self, x, w, b=None, *, geometry):
         g = self.geometry = geometry
-        self.image = g.pad(_batch_last(x))
-        self.cols = g.im2col(self.image)
+        self.image = xp.ascontiguousarray(_batch_last(x))
         self.w, self.out_shape = w, (x.shape[0], w.shape[0], *g.out)
-        return self._net(self.cols, w, b)
+        self.cols = None
+        (c, *_, n), (kh, kw), (ho, wo) = self.image.shape, g.kernel, g.out
+        if c * kh * kw * ho * wo * n <= _KEEP_ITEMS:
+            self.cols = [next(g.sweep(self.image, whole=True))]  # small: kept for grad_W
+        return self._net(self.image, w, b, self.cols)
 
-    def _net(self, cols, w, b):
+    def _net(self, image, w, b, chunks=None):
         """W A (+ b) as NCHW (a view of the batch-last result)."""
         g = self.geometry
-        net = _product(_grouped(w, g.groups), cols, g.groups, g.out[0])
-        if b is not None:
-            net += b[:, None]
+        net = g.correlate(image, _grouped(w, g.groups), chunks, b)
         n, o, ho, wo = self.out_shape
         return _nchw(net.reshape(o, ho, wo, n))
-
-    def _a(self):
-        """A, saved or rebuilt from the saved input."""
-        return self.cols if self.cols is not None else self.geometry.im2col(self.image)
 
     def backward(self, delta):
         g, w, needs = self.geometry, self.w, self.needs
         d = _matrix(delta)  # (out, Ho * Wo * N)
         grad_w = grad_b = grad_x = None
+        bias = len(needs) > 2 and needs[2]
         if needs[1]:
-            grad_w = _product_t(d, self._a(), g.groups, g.out[0]).reshape(w.shape)
-        self.cols = None  # A is not needed any more: free it before delta is propagated
-        if len(needs) > 2 and needs[2]:
+            grad_w, grad_b = g.weight_grad(self.image, d, self.cols, bias)
+            grad_w = grad_w.reshape(w.shape)
+        elif bias:
             grad_b = d.sum(axis=1)
+        self.cols = None  # A is not needed any more: free it before delta is propagated
         if needs[0]:
             grad_x = _nchw(g.transposed(d, w))
         return grad_x, grad_w, grad_b
 
     def jvp(self, dx, dw, db=None):
-        g = self.geometry
         terms = []
         if dx is not None:
-            terms.append(self._net(g.im2col(g.pad(_batch_last(dx))), self.w, None))
+            terms.append(self._net(_batch_last(dx), self.w, None))
         if dw is not None:
-            terms.append(self._net(self._a(), dw, None))
+            terms.append(self._net(self.image, dw, None, self.cols))
         if db is not None:
             terms.append(xp.broadcast_to(db[:, None, None], self.out_shape))
         return add_tangents(*terms)
@@ -302,13 +390,13 @@ class ConvTranspose2d(Op):
 
     def backward(self, delta):
         g, w, needs = self.geometry, self.w, self.needs
-        cols = g.im2col(g.pad(_batch_last(delta)))  # (out * kh * kw, H * W * N)
         grad_x = grad_w = grad_b = None
+        image = _batch_last(delta)
         if needs[0]:
-            grad_x = _product(_grouped(w, g.groups), cols, g.groups, g.out[0])
+            grad_x = g.correlate(image, _grouped(w, g.groups))
             grad_x = _nchw(grad_x.reshape(w.shape[0], *g.out, delta.shape[0]))
         if needs[1]:
-            grad_w = _product_t(self.x, cols, g.groups, g.out[0]).reshape(w.shape)
+            grad_w = g.weight_grad(image, self.x)[0].reshape(w.shape)
         if len(needs) > 2 and needs[2]:
             grad_b = delta.sum(axis=(0, 2, 3))
         return grad_x, grad_w, grad_b
