@@ -260,6 +260,35 @@ def test_channels_are_the_features_of_the_2d_op(rng, shape, training):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_last_input_as_convolutions_make_it_equals_nchw(rng, training):
+    """A convolution's output is an NCHW view of a batch-last (C, H, W, N) array; there the
+    per-channel sums are products with channel rows. Same outputs and gradients as for the
+    same values in C order (float64, 1e-12), and float32 within 1e-5 of float64."""
+    from glassnet.ops import normalization
+
+    x = rng.normal(3.0, 2.0, (5, 4, 6, 7))
+    g = rng.uniform(-1, 1, x.shape)
+    gamma, beta = rng.uniform(0.5, 1.5, 4), rng.uniform(-1, 1, 4)
+    results = []
+    cases = ((np.float64, "C"), (np.float64, "batch-last"), (np.float32, "batch-last"))
+    for dtype, layout in cases:
+        a, up = x.astype(dtype), g.astype(dtype)
+        if layout == "batch-last":
+            a = np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+            up = np.ascontiguousarray(up.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+        leaves = _leaves(a, gamma.astype(dtype), beta.astype(dtype))
+        assert (normalization._channel_rows(leaves[0].data) is None) == (layout == "C")
+        running = [np.zeros(4), np.ones(4)]
+        y = ops.batch_norm(*leaves, *running, training=training, momentum=0.5)
+        y.backward(up)
+        results.append([y.data, *(leaf.grad for leaf in leaves), *running])
+    for got, want in zip(results[1], results[0]):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    for got, want in zip(results[2], results[0]):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
 def test_running_variance_counts_every_value_of_a_channel(rng):
     # unbiased over n = N H W values per channel, as torch's BatchNorm2d
     x = rng.normal(size=(2, 3, 2, 2))

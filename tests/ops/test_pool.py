@@ -134,6 +134,30 @@ def test_global_average_pooling_is_the_spatial_mean_and_spreads_its_gradient_eve
     np.testing.assert_allclose(grad, np.broadcast_to(g / 20, x.shape), rtol=1e-12)
 
 
+@pytest.mark.parametrize("spatial", [(4, 5), (6,)])
+def test_global_average_pooling_of_batch_last_input_as_convolutions_make_it(rng, spatial):
+    """On a batch-last (C, *spatial, N) array the mean is a product with ones: the same means
+    (float64, 1e-12; float32 within 1e-6) and the same gradient as for C-order input."""
+    from glassnet.ops import pool
+
+    x = rng.standard_normal((3, 4, *spatial)) + 2.0
+    axes = tuple(range(2, x.ndim))
+    fn = ops.adaptive_avg_pool2d if len(spatial) == 2 else ops.adaptive_avg_pool1d
+    for dtype, rtol in ((np.float64, 1e-12), (np.float32, 1e-6)):
+        data = x.astype(dtype)
+        batch_last = np.ascontiguousarray(np.moveaxis(data, 0, -1))  # (C, *spatial, N)
+        view = np.moveaxis(batch_last, -1, 0)  # the NCHW view of it
+        leaf = gn.tensor(view, requires_grad=True)
+        assert leaf.data.transpose(1, *axes, 0).flags.c_contiguous  # the product's path
+        g = rng.standard_normal((3, 4) + (1,) * len(spatial)).astype(dtype)
+        y = fn(leaf, 1)
+        y.backward(g)
+        np.testing.assert_allclose(y.data, data.mean(axis=axes, keepdims=True), rtol=rtol)
+        assert y.dtype == dtype and y.shape == g.shape
+        expected = np.broadcast_to(g / pool._count(spatial), x.shape)
+        np.testing.assert_allclose(leaf.grad, expected, rtol=rtol)
+
+
 # ---- average, adaptive, reflect and upsampling by hand --------------------------------------
 
 

@@ -135,3 +135,16 @@ def add_tangents(*terms):
             total = term if total is None else total + term
     return total
 
+
+_ONES = {}  # (n, dtype) -> a vector of n ones (a sum as a product; never handed out to users)
+
+
+def ones(n, dtype):
+    """A cached vector of n ones, for sums written as products with it (BLAS's gemv: a third
+    to a fifth of the time of ``sum`` over a batch or a channel, see linalg and normalization)."""
+    vector = _ONES.get((n, dtype))
+    if vector is None or type(vector) is not xp.ndarray:  # (made before a switch of backend)
+        if len(_ONES) > 32:  # many sizes: start afresh rather than grow
+            _ONES.clear()
+        vector = _ONES[n, dtype] = xp.ones(n, dtype)
+    return vector

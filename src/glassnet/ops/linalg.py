@@ -2,7 +2,7 @@
 
 from ..autodiff import Op, Tensor
 from ..backend import xp
-from ._util import add_tangents, as_tensor, cast, operands, sum_to_shape
+from ._util import add_tangents, as_tensor, cast, ones, operands, sum_to_shape
 
 __all__ = ["matmul", "linear"]
 
@@ -85,7 +85,7 @@ class Linear(Op):
         if needs[1]:
             grad_W = xp.dot(delta.T, a_prev, out=into[1])
         if len(needs) > 2 and needs[2]:
-            grad_b = xp.dot(_ones(delta.shape[0], delta.dtype), delta, out=into[2])
+            grad_b = xp.dot(ones(delta.shape[0], delta.dtype), delta, out=into[2])
         return grad_a_prev, grad_W, grad_b
 
     def jvp(self, da_prev, dW, db=None):
@@ -98,18 +98,6 @@ class Linear(Op):
 
 
 _NOWHERE = (None, None, None)
-_ONES = {}  # (n, dtype) -> a vector of n ones (the batch sum as a product; never handed out)
-
-
-def _ones(n, dtype):
-    ones = _ONES.get((n, dtype))
-    if ones is None or type(ones) is not xp.ndarray:  # (made before a switch of backend)
-        if len(_ONES) > 32:  # many batch sizes: start afresh rather than grow
-            _ONES.clear()
-        ones = _ONES[n, dtype] = xp.ones(n, dtype)
-    return ones
-
-
 def matmul(a, b):
     """Matrix product a @ b; operands of different dtypes meet in torch's common dtype (a plain
     array of the same kind takes the Tensor's dtype, see ``_util.operands``)."""

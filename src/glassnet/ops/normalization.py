@@ -11,7 +11,7 @@ import numbers
 from ..autodiff import Op, Tensor
 from ..backend import xp
 from ..errors import ShapeError
-from ._util import add_tangents, as_tensor
+from ._util import add_tangents, as_tensor, ones
 
 __all__ = ["batch_norm"]
 
@@ -41,7 +41,7 @@ class BatchNorm(Op):
         self.axes = axes = 0 if x.ndim == 2 else (0, *range(2, x.ndim))
         self.channel = channel = None if x.ndim == 2 else (-1,) + (1,) * (x.ndim - 2)
         if training:
-            mu = x.mean(axis=axes)
+            mu = _feature_sum(x, axes) / (x.size // x.shape[1])
             centred = x - _per_feature(mu, channel)
             n = x.size // x.shape[1]
             var = _feature_dot(centred, centred, channel) / n  # biased, as x.var
@@ -66,7 +66,7 @@ class BatchNorm(Op):
 
     def backward(self, grad_out):
         g, centred, channel, inv_std = grad_out, self.centred, self.channel, self.inv_std
-        grad_beta = g.sum(axis=self.axes)
+        grad_beta = _feature_sum(g, self.axes)
         grad_gamma = _feature_dot(g, centred, channel) * inv_std  # sum(g x_hat)
         grad_x = None
         if self.needs[0]:
@@ -102,11 +102,38 @@ def _per_feature(vector, channel):
     return vector if channel is None else vector.reshape(channel)
 
 
+def _channel_rows(a):
+    """a (N, C, *spatial) as the matrix (C, N * H * W) without a copy, where each channel's
+    values are contiguous in memory (the batch-last arrays convolutions make, see ops/conv.py);
+    else None."""
+    rows = a.transpose(1, *range(2, a.ndim), 0)
+    return rows.reshape(a.shape[1], -1) if rows.flags.c_contiguous else None
+
+
+def _feature_sum(a, axes):
+    """The sum of a per feature (over ``axes``), as a product with a vector of ones where the
+    layout allows (a batch (batch, features), or channel rows): a fifth of the time of ``sum``
+    for 32 channels of 64 x 28 x 28 values, and as exact (both within 2e-7 of the float64 sum
+    in float32)."""
+    if a.ndim == 2:  # (batch, features): ones (batch,) @ a
+        return xp.matmul(ones(a.shape[0], a.dtype), a)
+    rows = _channel_rows(a)
+    if rows is None:
+        return a.sum(axis=axes)
+    return xp.matmul(rows, ones(rows.shape[1], rows.dtype))
+
+
 def _feature_dot(a, b, channel):
-    """sum(a b) per feature: over the batch, and for NCHW over the spatial axes too, as one
-    einsum over (N, C, H W) (no product array; half the time of (a * b).sum(axis=(0, 2, 3)))."""
+    """sum(a b) per feature: over the batch, and for NCHW over the spatial axes too, with no
+    product array. On channel rows (a and b in the same batch-last layout) one batched product
+    (C, 1, L) @ (C, L, 1): a fifth of the time of the einsum, and more exact in float32 (2e-7
+    of the float64 sum against 3e-6, for 64 x 28 x 28 values per channel); else one einsum over
+    (N, C, H W), half the time of (a * b).sum(axis=(0, 2, 3))."""
     if channel is None:
         return (a * b).sum(axis=0)
+    rows_a, rows_b = _channel_rows(a), _channel_rows(b)
+    if rows_a is not None and rows_b is not None:
+        return xp.matmul(rows_a[:, None, :], rows_b[:, :, None]).reshape(-1)
     n, c = a.shape[:2]
     return xp.einsum("ncl,ncl->c", a.reshape(n, c, -1), b.reshape(n, c, -1))
 
