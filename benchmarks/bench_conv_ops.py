@@ -9,7 +9,9 @@ public layout (glassnet copies it to its batch-last layout inside; in a network 
 output reaches the next already batch-last, so this is the dearer case). Each library gets
 its upstream gradient in the memory layout of its own output, as an elementwise op's
 backward (relu, batch norm) hands it over in a network. Printed per case: the median and the
-min over interleaved rounds of each library's time per step, and glassnet / torch of both.
+min over interleaved rounds of each library's time per step, glassnet / torch of both, and
+the floating-point operations of a step per second of each (the products' arithmetic only:
+what a library spends on copies lowers its figure).
 The machine has 2 cores: with a load average above 2, other work competes for them and
 2-thread BLAS suffers most (the mins are then the better guide).
 
@@ -88,10 +90,24 @@ def run(case, gn, torch, rounds, steps):
     ms = {name: np.array(t) * 1e3 for name, t in times.items()}
     med = {name: float(np.median(t)) for name, t in ms.items()}
     low = {name: float(t.min()) for name, t in ms.items()}
+    gflop = flops(case) / 1e9
     print(f"  {case[0]}   glassnet {med['glassnet']:7.2f} ms (min {low['glassnet']:7.2f})"
           f"   torch {med['torch']:7.2f} ms (min {low['torch']:7.2f})"
           f"   ratio {med['glassnet'] / med['torch']:.2f} (of mins "
-          f"{low['glassnet'] / low['torch']:.2f})")  # fmt: skip
+          f"{low['glassnet'] / low['torch']:.2f})\n"
+          f"  {'':36}   {gflop:.2f} GFLOP per step: glassnet {gflop / med['glassnet'] * 1e3:5.0f}"
+          f" GFLOP/s, torch {gflop / med['torch'] * 1e3:5.0f} GFLOP/s (at the medians)")  # fmt: skip
+
+
+def flops(case):
+    """Floating-point operations of a step: 2 per multiply-add of each product, the forward
+    W A, grad_W = delta A^T and, where the input needs one, its gradient (as many each)."""
+    _, (n, c, h, w), (out, _, kh, kw), padding, x_grad = case
+    if padding == "same":
+        ho, wo = h, w
+    else:
+        ho, wo = h + 2 * padding - kh + 1, w + 2 * padding - kw + 1
+    return 2 * n * ho * wo * out * c * kh * kw * (3 if x_grad else 2)
 
 
 def blas():
