@@ -224,6 +224,21 @@ def test_frozen_weights_and_a_constant_input(rng):
     inputless.sum().backward()
 
 
+def test_conv_transpose_gradients_alone_and_together(rng):
+    """conv_transpose2d's backward shares one sweep of im2col(delta) between delta_prev and
+    grad_W; each alone (the other operand constant) gives the same as both together."""
+    x, w = rng.standard_normal((2, 3, 5, 6)), rng.standard_normal((3, 4, 3, 3))
+    up = rng.standard_normal((2, 4, 11, 13))
+    both = [_leaf(x), _leaf(w)]
+    ops.conv_transpose2d(*both, stride=2).backward(up)
+    weight_only = _leaf(w)
+    ops.conv_transpose2d(gn.tensor(x), weight_only, stride=2).backward(up)
+    input_only = _leaf(x)
+    ops.conv_transpose2d(input_only, gn.tensor(w), stride=2).backward(up)
+    np.testing.assert_allclose(weight_only.grad, both[1].grad, rtol=1e-12)
+    np.testing.assert_allclose(input_only.grad, both[0].grad, rtol=1e-12)
+
+
 def test_float32_weights_keep_uint8_images_float32(rng):
     images = rng.integers(0, 255, (2, 1, 6, 6)).astype(np.uint8)
     w = _leaf(rng.standard_normal((4, 1, 3, 3)).astype(np.float32))

@@ -165,28 +165,12 @@ class _Geometry:
     def weight_grad(self, image, d, chunks=None, bias=False):
         """d A^T per group, the weight gradient: for the batch-last image (C, H, W, N) and d
         (groups * m, Ho * Wo * N), the array (groups, m, K); A from ``chunks`` where given.
-        Written as (A d^T)^T, which OpenBLAS computes up to twice as fast for these shapes (a
-        short, wide result); by image rows where m is tiny, as in ``correlate``. Returns it
-        with the bias gradient where ``bias`` (d summed over its columns, chunk by chunk while
-        in the cache), else with None."""
-        groups, ho = self.groups, self.out[0]
-        d = d.reshape(groups, -1, ho, d.shape[-1] // ho)
-        by_rows = d.shape[1] < 8 and groups == 1
-        total = bias_total = None
-        for y0, y1, cols in chunks or self.sweep(image):
-            rows = d[:, :, y0:y1]  # (groups, m, rows, Wo * N)
-            if bias:
-                part = rows.sum(axis=(2, 3))
-                bias_total = part if bias_total is None else xp.add(bias_total, part,
-                                                                    out=bias_total)
-            if by_rows:  # (groups, rows, K, Wo * N) @ (groups, rows, Wo * N, m), summed
-                part = xp.matmul(cols.transpose(0, 2, 1, 3), rows.transpose(0, 2, 3, 1))
-                part = part.sum(axis=1)
-            else:
-                rows = rows.reshape(*rows.shape[:2], -1).transpose(0, 2, 1)
-                part = xp.matmul(cols.reshape(*cols.shape[:2], -1), rows)
-            total = part if total is None else xp.add(total, part, out=total)
-        return total.transpose(0, 2, 1), None if bias_total is None else bias_total.reshape(-1)
+        Returns it with the bias gradient where ``bias``, else with None (see ``_Contraction``).
+        """
+        total = _Contraction(self, d, bias)
+        for chunk in chunks or self.sweep(image):
+            total.add(*chunk)
+        return total.result()
 
     def windows(self, y0, y1):
         """(i, j, index): for each kernel offset, the index of the window of the output rows
@@ -245,6 +229,47 @@ class _Geometry:
         flipped = flipped.transpose(0, 2, 1, 3, 4).reshape(groups, w.shape[1], -1)
         net = full.correlate(d.reshape(w.shape[0], *self.out, n), flipped)
         return net.reshape(channels, *self.size, n)
+
+
+class _Contraction:
+    """d A^T per group, summed chunk by chunk of A's columns (``add``, as ``sweep`` yields
+    them); ``through`` adds each chunk of an iterable while it passes it on, so that one sweep
+    serves a product and this contraction at once (conv_transpose2d's backward). Written as
+    (A d^T)^T, which OpenBLAS computes up to twice as fast for these shapes (a short, wide
+    result); by image rows where m is tiny, as in ``_Geometry.correlate``. With ``bias``, d is
+    also summed over its columns (the bias gradient), each chunk while it is in the cache."""
+
+    def __init__(self, geometry, d, bias):
+        groups, ho = geometry.groups, geometry.out[0]
+        self.d = d.reshape(groups, -1, ho, d.shape[-1] // ho)  # (groups, m, Ho, Wo * N)
+        self.by_rows = self.d.shape[1] < 8 and groups == 1
+        self.bias, self.total, self.bias_total = bias, None, None
+
+    def add(self, y0, y1, cols):
+        rows = self.d[:, :, y0:y1]  # (groups, m, rows, Wo * N)
+        if self.bias:
+            part = rows.sum(axis=(2, 3))
+            self.bias_total = _accumulate(self.bias_total, part)
+        if self.by_rows:  # (groups, rows, K, Wo * N) @ (groups, rows, Wo * N, m), summed
+            part = xp.matmul(cols.transpose(0, 2, 1, 3), rows.transpose(0, 2, 3, 1)).sum(axis=1)
+        else:
+            rows = rows.reshape(*rows.shape[:2], -1).transpose(0, 2, 1)
+            part = xp.matmul(cols.reshape(*cols.shape[:2], -1), rows)
+        self.total = _accumulate(self.total, part)
+
+    def through(self, chunks):
+        for chunk in chunks:
+            self.add(*chunk)
+            yield chunk
+
+    def result(self):
+        """(the weight gradient (groups, m, K), the bias gradient or None)."""
+        bias = None if self.bias_total is None else self.bias_total.reshape(-1)
+        return self.total.transpose(0, 2, 1), bias
+
+
+def _accumulate(total, part):
+    return part if total is None else xp.add(total, part, out=total)
 
 
 def _span(offset, n, stride, out):
@@ -391,12 +416,17 @@ class ConvTranspose2d(Op):
     def backward(self, delta):
         g, w, needs = self.geometry, self.w, self.needs
         grad_x = grad_w = grad_b = None
-        image = _batch_last(delta)
-        if needs[0]:
-            grad_x = g.correlate(image, _grouped(w, g.groups))
+        image = xp.ascontiguousarray(_batch_last(delta))
+        weights = _Contraction(g, self.x, False) if needs[1] else None
+        if needs[0]:  # one sweep of im2col(delta) for both products
+            chunks = g.sweep(image) if weights is None else weights.through(g.sweep(image))
+            grad_x = g.correlate(image, _grouped(w, g.groups), chunks)
             grad_x = _nchw(grad_x.reshape(w.shape[0], *g.out, delta.shape[0]))
         if needs[1]:
-            grad_w = g.weight_grad(image, self.x)[0].reshape(w.shape)
+            if not needs[0]:  # the contraction alone
+                for chunk in g.sweep(image):
+                    weights.add(*chunk)
+            grad_w = weights.result()[0].reshape(w.shape)
         if len(needs) > 2 and needs[2]:
             grad_b = delta.sum(axis=(0, 2, 3))
         return grad_x, grad_w, grad_b
