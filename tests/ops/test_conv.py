@@ -268,6 +268,18 @@ def test_random_geometries_in_chunks_match_torch(monkeypatch):
         checked += 1
 
 
+def test_chunks_fit_the_cache_on_the_cpu_and_are_one_on_a_device(monkeypatch):
+    from glassnet.ops import conv
+
+    g = conv._Geometry((3, 3), (1, 1), (1, 1), ((1, 1), (1, 1)), 1, (28, 28), (28, 28))
+    row = 32 * 9 * 28 * 64 * 4  # a 32 -> 32 layer's columns per output row at batch 64, float32
+    chunks = g.chunks(row)
+    assert chunks[0] == (0, conv._CHUNK_BYTES // row) and chunks[-1][1] == 28
+    assert all(b == c for (_, b), (c, _) in zip(chunks, chunks[1:]))  # contiguous, in order
+    monkeypatch.setattr(conv, "backend_name", lambda: "cupy")
+    assert g.chunks(row) == [(0, 28)]
+
+
 def test_conv_transpose_gradients_alone_and_together(rng):
     """conv_transpose2d's backward shares one sweep of im2col(delta) between delta_prev and
     grad_W; each alone (the other operand constant) gives the same as both together."""

@@ -35,6 +35,7 @@ strided view.
 import numbers
 
 from ..autodiff import Op, Tensor
+from ..backend import name as backend_name
 from ..backend import xp
 from ..errors import ShapeError
 from ._util import add_tangents, as_tensor, cast, operands
@@ -86,9 +87,10 @@ class _Geometry:
 
     def chunks(self, row_bytes):
         """The output rows in chunks [y0, y1) whose columns take about ``_CHUNK_BYTES``, given
-        the bytes of one output row's columns."""
+        the bytes of one output row's columns; one chunk on a device backend, whose memory is
+        fast and whose every array call is a kernel launch."""
         ho = self.out[0]
-        step = max(1, min(ho, _CHUNK_BYTES // row_bytes))
+        step = ho if backend_name() != "numpy" else max(1, min(ho, _CHUNK_BYTES // row_bytes))
         return [(y0, min(y0 + step, ho)) for y0 in range(0, ho, step)]
 
     def columns(self, image, y0, y1, cols, fresh):
