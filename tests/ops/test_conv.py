@@ -295,6 +295,52 @@ def test_conv_transpose_gradients_alone_and_together(rng):
     np.testing.assert_allclose(input_only.grad, both[0].grad, rtol=1e-12)
 
 
+_SHARED = [  # stride-1 geometries whose delta propagation is the full correlation
+    ("3x3 same", (2, 3, 7, 6), (4, 3, 3, 3), dict(padding="same")),
+    ("dilation 2, same, 3x2 kernel", (2, 2, 9, 8), (3, 2, 3, 2), dict(dilation=2, padding="same")),
+    ("groups 2, padding (1, 2)", (2, 4, 6, 7), (6, 2, 3, 3), dict(padding=(1, 2), groups=2)),
+    ("depthwise 3x3", (3, 4, 6, 5), (4, 1, 3, 3), dict(padding=1, groups=4)),
+    ("8 inputs, 5x5 pad 3 (larger output)", (2, 8, 5, 6), (9, 8, 5, 5), dict(padding=3)),
+    ("a 1x1 kernel", (2, 5, 4, 3), (2, 5, 1, 1), {}),
+]
+
+
+@pytest.mark.parametrize("chunk", [1, 1 << 40], ids=["one row per chunk", "one chunk"])
+@pytest.mark.parametrize(("case", "x_shape", "w_shape", "kwargs"), _SHARED,
+                         ids=[c[0] for c in _SHARED])
+def test_stride_one_backward_shares_one_sweep(monkeypatch, case, x_shape, w_shape, kwargs,
+                                               chunk):  # fmt: skip
+    """Where both a_prev and W need a gradient and A is not kept, one sweep of im2col(delta)
+    gives delta_prev and grad_W (a_prev D^T, with the kernel flipped back) and im2col(a_prev)
+    is not built: against torch in float64 (seed 3), and against each gradient alone."""
+    torch = require("torch")
+    from glassnet.ops import conv
+
+    monkeypatch.setattr(conv, "_CHUNK_BYTES", chunk)
+    monkeypatch.setattr(conv, "_KEEP_ITEMS", 0)
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    b = rng.standard_normal(w_shape[0])
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    expected = torch.nn.functional.conv2d(tx, tw, tb, **kwargs)
+    up = rng.standard_normal(tuple(expected.shape))
+    expected.backward(torch.tensor(up))
+    built = []
+    monkeypatch.setattr(conv._Geometry, "weight_grad", lambda *a: built.append(a) or None)
+    gx, gw, gb = _leaf(x), _leaf(w), _leaf(b)
+    ops.conv2d(gx, gw, gb, **kwargs).backward(up)
+    assert built == []  # grad_W came from the sweep of im2col(delta)
+    for got, want in ((gx.grad, tx.grad), (gw.grad, tw.grad), (gb.grad, tb.grad)):
+        np.testing.assert_allclose(got, want.numpy(), rtol=1e-10, atol=1e-10)
+    monkeypatch.undo()
+    monkeypatch.setattr(conv, "_KEEP_ITEMS", 0)
+    weight_only, input_only = _leaf(w), _leaf(x)
+    ops.conv2d(gn.tensor(x), weight_only, **kwargs).backward(up)
+    ops.conv2d(input_only, gn.tensor(w), **kwargs).backward(up)
+    np.testing.assert_allclose(weight_only.grad, gw.grad, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(input_only.grad, gx.grad, rtol=1e-12, atol=1e-12)
+
+
 def test_float32_weights_keep_uint8_images_float32(rng):
     images = rng.integers(0, 255, (2, 1, 6, 6)).astype(np.uint8)
     w = _leaf(rng.standard_normal((4, 1, 3, 3)).astype(np.float32))

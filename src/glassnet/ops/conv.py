@@ -15,18 +15,20 @@ so copying the kh * kw windows of the input into the columns matrix A ("im2col":
 product, batched over the groups. The padding is implicit: entries of a window outside the
 image are zeroed in A, and no padded copy of the image is made. The backward's scatter-add
 ("col2im") adds the kh * kw windows back in the same way; for stride 1 the delta propagation
-is instead the full correlation with the flipped kernel (im2col of delta and one product),
-where that is no more work. A hand-written NumPy LeNet-5 matched PyTorch on the CPU only with
+is instead the full correlation with the flipped kernel (im2col of delta, D, and one product),
+where that is no more work, and then grad_W comes from the same D: it is a_prev D^T with the
+kernel flipped back, so one sweep serves both products and the backward never builds A. A hand-written NumPy LeNet-5 matched PyTorch on the CPU only with
 this layout (NCHW took 1.4x, issue 17).
 
 A is built and multiplied in chunks of output rows, about 4 MiB each (``_CHUNK_BYTES``), so
 that each chunk is read by its product while it is still in the cache: the whole A of a
 32 -> 32 3x3 layer at batch 64 is 58 MB, 9x its input, and writing it to memory and reading
-it back made a third of the layer's time. The forward therefore saves only its input, and the
-backward rebuilds A chunk by chunk for grad_W; an A small enough to keep (``_KEEP_ITEMS``,
-as LeNet-5's) is built whole in the forward and kept. For the 3x3 block network of
-benchmarks/bench_cnn.py this made a training step 1.2x faster and its memory smaller by the
-58 MB per layer. The windows are strided slices, one per kernel offset, rather than
+it back made a third of the layer's time. The forward therefore saves only its input; for
+stride 1 the backward takes grad_W from im2col(delta) as above, and otherwise rebuilds A chunk
+by chunk for grad_W; an A small enough to keep (``_KEEP_ITEMS``, as LeNet-5's) is built whole
+in the forward and kept. For the 3x3 block network of benchmarks/bench_cnn.py the chunks made
+a training step 1.2x faster and its memory smaller by the 58 MB per layer, and the one sweep
+in the backward made it another 1.13x faster (79 to 69 ms on a quiet machine). The windows are strided slices, one per kernel offset, rather than
 ``as_strided``: the array module may be CuPy, whose namespace the ops share with NumPy only
 through the functions of ``xp``, and a slice copy per offset is as fast as one copy of a
 strided view.
@@ -38,7 +40,7 @@ from ..autodiff import Op, Tensor
 from ..backend import name as backend_name
 from ..backend import xp
 from ..errors import ShapeError
-from ._util import add_tangents, as_tensor, cast, operands
+from ._util import add_tangents, as_tensor, cast, ones, operands
 from .shape import reshape
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d"]
@@ -222,15 +224,45 @@ class _Geometry:
         the flipped kernel: a product shaped as the forward's, which needs no scatter-add and
         which OpenBLAS computes faster than W^T d (1.2x for the whole delta propagation of a
         32 -> 32 3x3 'same' layer at batch 64, one thread)."""
-        groups, n = self.groups, d.shape[-1] // (self.out[0] * self.out[1])
-        channels = w.shape[1] * groups
         full = self.flipped()
         if full is None:
-            return self.col2im(d, _grouped(w, groups).transpose(0, 2, 1))
+            return self.col2im(d, _grouped(w, self.groups).transpose(0, 2, 1))
+        return self.propagate(full, d, w)
+
+    def propagate(self, full, d, w, weights=None):
+        """delta_prev (in, H, W, N) as the full correlation of d with the flipped kernel, on
+        the geometry ``full`` (= ``flipped()``); each chunk of im2col(delta) also goes to the
+        contraction ``weights`` where given (see ``propagate_with_weight_grad``)."""
+        groups, n = self.groups, d.shape[-1] // (self.out[0] * self.out[1])
         flipped = w.reshape(groups, -1, *w.shape[1:])[..., ::-1, ::-1]
         flipped = flipped.transpose(0, 2, 1, 3, 4).reshape(groups, w.shape[1], -1)
-        net = full.correlate(d.reshape(w.shape[0], *self.out, n), flipped)
-        return net.reshape(channels, *self.size, n)
+        image = d.reshape(w.shape[0], *self.out, n)
+        chunks = full.sweep(image) if weights is None else weights.through(full.sweep(image))
+        net = full.correlate(image, flipped, chunks)
+        return net.reshape(w.shape[1] * groups, *self.size, n)
+
+    def propagate_with_weight_grad(self, image, d, w):
+        """(delta_prev (in, H, W, N), grad_W (out, in / groups, kh, kw)) from one sweep of
+        im2col(delta), for stride 1 (where ``flipped()`` is not None; else None). With
+        D = im2col(delta) of the full correlation (rows (o, i', j'), a column per input
+        position p'), delta_prev = W_flipped D, and
+
+            grad_W[o, c, i, j] = sum over p' of a_prev[c, p'] D[(o, kh-1-i, kw-1-j), p']
+
+        (the window of p' at offset i' reads delta at y' - d (kh-1-i') + p_top, the output y
+        whose window reads a_prev at y' with offset i = kh-1-i'): grad_W is a_prev D^T, so
+        each chunk of D serves both products while it is in the cache, and im2col(a_prev) is
+        never built in the backward (for the 32 -> 32 3x3 layer of the block network, one
+        sweep of 58 MB less per step)."""
+        full = self.flipped()
+        if full is None:
+            return None
+        weights = _Contraction(full, image.reshape(image.shape[0], -1), False)
+        grad_x = self.propagate(full, d, w, weights)
+        groups, (kh, kw) = self.groups, self.kernel
+        grad_w = weights.result()[0]  # (groups, in / groups, (out / groups, i', j'))
+        grad_w = grad_w.reshape(groups, w.shape[1], -1, kh, kw)[..., ::-1, ::-1]
+        return grad_x, grad_w.transpose(0, 2, 1, 3, 4).reshape(w.shape)
 
 
 class _Contraction:
@@ -347,6 +379,13 @@ class Conv2d(Op):
         d = _matrix(delta)  # (out, Ho * Wo * N)
         grad_w = grad_b = grad_x = None
         bias = len(needs) > 2 and needs[2]
+        both = needs[0] and needs[1] and self.cols is None
+        if both and (shared := g.propagate_with_weight_grad(self.image, d, w)) is not None:
+            grad_x, grad_w = shared  # one sweep of im2col(delta) for both products
+            grad_x = _nchw(grad_x)
+            if bias:
+                grad_b = d @ ones(d.shape[1], d.dtype)
+            return grad_x, grad_w, grad_b
         if needs[1]:
             grad_w, grad_b = g.weight_grad(self.image, d, self.cols, bias)
             grad_w = grad_w.reshape(w.shape)
