@@ -272,10 +272,14 @@ def test_chunks_fit_the_cache_on_the_cpu_and_are_one_on_a_device(monkeypatch):
     from glassnet.ops import conv
 
     g = conv._Geometry((3, 3), (1, 1), (1, 1), ((1, 1), (1, 1)), 1, (28, 28), (28, 28))
-    row = 32 * 9 * 28 * 64 * 4  # a 32 -> 32 layer's columns per output row at batch 64, float32
-    chunks = g.chunks(row)
-    assert chunks[0] == (0, conv._CHUNK_BYTES // row) and chunks[-1][1] == 28
+    row = 32 * 3 * 28 * 64 * 4  # a 32 -> 32 layer's strip per image row at batch 64, float32
+    chunks = g.chunks(row)  # r output rows read r + 2 image rows
+    assert chunks[0] == (0, conv._CHUNK_BYTES // row - 2) and chunks[-1][1] == 28
     assert all(b == c for (_, b), (c, _) in zip(chunks, chunks[1:]))  # contiguous, in order
+    strided = conv._Geometry((3, 3), (2, 2), (2, 2), ((2, 2), (2, 2)), 1, (28, 28), (14, 14))
+    padded = conv._CHUNK_BYTES // row  # 2 (r - 1) + 2 * 2 + 1 image rows for r output rows
+    assert strided.chunks(row)[0] == (0, (padded - 5) // 2 + 1)
+    assert g.chunks(1) == [(0, 28)] and g.chunks(1 << 40) == [(y, y + 1) for y in range(28)]
     monkeypatch.setattr(conv, "backend_name", lambda: "cupy")
     assert g.chunks(row) == [(0, 28)]
 

@@ -9,29 +9,36 @@ outside the image).
 
 How it is computed. Inside an op the arrays are batch-last, (C, H, W, N): the public NCHW
 array is a transposed view of it, so the ops hand each other views and never transpose. A
-batch-last window (C, Ho, Wo, N) has rows of Wo * N contiguous elements (N for stride > 1),
-so copying the kh * kw windows of the input into the columns matrix A ("im2col": one row per
-(c, i, j), one column per (y, x, n)) is a few long copies, and the layer is then a matrix
-product, batched over the groups. The padding is implicit: entries of a window outside the
-image are zeroed in A, and no padded copy of the image is made. The backward's scatter-add
-("col2im") adds the kh * kw windows back in the same way; for stride 1 the delta propagation
-is instead the full correlation with the flipped kernel (im2col of delta, D, and one product),
-where that is no more work, and then grad_W comes from the same D: it is a_prev D^T with the
-kernel flipped back, so one sweep serves both products and the backward never builds A. A hand-written NumPy LeNet-5 matched PyTorch on the CPU only with
-this layout (NCHW took 1.4x, issue 17).
+hand-written NumPy LeNet-5 matched PyTorch on the CPU only with this layout (NCHW took 1.4x,
+issue 17). The layer is a matrix product per group and per output row y,
 
-A is built and multiplied in chunks of output rows, about 4 MiB each (``_CHUNK_BYTES``), so
-that each chunk is read by its product while it is still in the cache: the whole A of a
-32 -> 32 3x3 layer at batch 64 is 58 MB, 9x its input, and writing it to memory and reading
-it back made a third of the layer's time. The forward therefore saves only its input; for
-stride 1 the backward takes grad_W from im2col(delta) as above, and otherwise rebuilds A chunk
-by chunk for grad_W; an A small enough to keep (``_KEEP_ITEMS``, as LeNet-5's) is built whole
-in the forward and kept. For the 3x3 block network of benchmarks/bench_cnn.py the chunks made
-a training step 1.2x faster and its memory smaller by the 58 MB per layer, and the one sweep
-in the backward made it another 1.13x faster (79 to 69 ms on a quiet machine). The windows are strided slices, one per kernel offset, rather than
-``as_strided``: the array module may be CuPy, whose namespace the ops share with NumPy only
-through the functions of ``xp``, and a slice copy per offset is as fast as one copy of a
-strided view.
+    net[:, y] = W' A_y,    A_y: one row per (i, c, j), one column per (x, n),
+
+and A_y is never copied out of the image ("im2col") whole. Instead a *strip* holds, for each
+image row the output rows read, its kw horizontal shifts: strip[r, c, j, x, n] = a_prev[c,
+r, s_w x + d_w j - p_left, n]. The kh rows output row y reads are consecutive blocks of the
+strip (for dilation d_h, the strip keeps the rows of each residue mod d_h together), so A_y
+is a view of it, and W' is W with its axes in the order (i, c, j). A strip is kw copies of
+the image's rows, where im2col made kh * kw; each copy is of rows of Wo * N contiguous
+elements; the padding is implicit (entries outside the image are zeroed, and no padded copy
+is made); and each product is one output row wide (for a 32 -> 32 layer at batch 64, 288 x
+1,792), the width at which OpenBLAS multiplies such a short matrix fastest. For the 3x3 block
+network of benchmarks/bench_cnn.py this took a training step from 69 to 63 ms (a quiet
+machine) against the im2col chunks before it.
+
+Strips are built and used in chunks of output rows, about 4 MiB each (``_CHUNK_BYTES``), so
+that each is read by its products while it is still in the cache (a chunk of r rows reads
+s_h (r - 1) + d_h (kh - 1) + 1 image rows: the kh - 1 rows it shares with the next chunk are
+copied twice). The forward saves only its input; a strip small enough to keep
+(``_KEEP_ITEMS``, as LeNet-5's) is built whole in the forward and kept for grad_W, which is
+otherwise summed from strips rebuilt chunk by chunk. The backward's scatter-add ("col2im")
+adds the kh * kw windows of W^T delta back into a zero image. For stride 1 the delta
+propagation is instead the full correlation with the flipped kernel (strips of delta, D, and
+the same products), where that is no more work, and then grad_W comes from the same D: it is
+a_prev D^T with the kernel flipped back, so one sweep serves both products and the backward
+builds no strip of a_prev (79 to 69 ms per block-network step). The windows are strided
+slices, one per kernel offset, rather than ``as_strided``: the array module may be CuPy,
+whose namespace the ops share with NumPy only through the functions of ``xp``.
 """
 
 import numbers
@@ -45,13 +52,14 @@ from .shape import reshape
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d"]
 
-# The columns of a chunk of output rows, in bytes: each chunk's matrix A is built and used by its
-# product while it is still in the cache (1 MiB of L2 per core on this project's machines);
-# the whole A of a 32 -> 32 3x3 layer at batch 64 (58 MB) would go to memory and back.
+# The strip of a chunk of output rows, in bytes: each chunk's strip is built and used by its
+# products while it is still in the cache (1 MiB of L2 per core, 32 MiB of L3 on this
+# project's machines; 3 and 8 MiB were no faster for the block network, 2 MiB slower).
 _CHUNK_BYTES = 4 << 20
-# An A of at most this many entries (about the input's size times kh * kw / stride^2) is built
-# whole in the forward and kept for grad_W (LeNet-5's are 5 and 3.8 MB in float32): rebuilding
-# it would cost more than keeping it. Larger ones are rebuilt, chunk by chunk, in the backward.
+# A layer whose im2col A would have at most this many entries (about the input's size times
+# kh * kw / stride^2) builds its strip whole in the forward and keeps it for grad_W (LeNet-5's
+# layers: 1 and 1.1 MB in float32): rebuilding it would cost more than keeping it. Larger
+# ones rebuild theirs, chunk by chunk, in the backward.
 _KEEP_ITEMS = 2 << 20
 
 
@@ -88,89 +96,109 @@ class _Geometry:
         return self._spans
 
     def chunks(self, row_bytes):
-        """The output rows in chunks [y0, y1) whose columns take about ``_CHUNK_BYTES``, given
-        the bytes of one output row's columns; one chunk on a device backend, whose memory is
-        fast and whose every array call is a kernel launch."""
-        ho = self.out[0]
-        step = ho if backend_name() != "numpy" else max(1, min(ho, _CHUNK_BYTES // row_bytes))
+        """The output rows in chunks [y0, y1) whose strips (see ``sweep``) take about
+        ``_CHUNK_BYTES``, given the bytes of one padded image row of a strip; one chunk on a
+        device backend, whose memory is fast and whose every array call is a kernel launch."""
+        ho, (kh, _), (sh, _), (dh, _) = self.out[0], self.kernel, self.stride, self.dilation
+        padded = _CHUNK_BYTES // row_bytes  # image rows per strip; a chunk of r rows reads
+        step = max(1, min(ho, (padded - dh * (kh - 1) - 1) // sh + 1))  # sh (r-1) + dh (kh-1) + 1
+        if backend_name() != "numpy":
+            step = ho
         return [(y0, min(y0 + step, ho)) for y0 in range(0, ho, step)]
 
-    def columns(self, image, y0, y1, cols, fresh):
-        """A for the output rows [y0, y1): the windows of the batch-last image (C, H, W, N) as
-        rows (c, i, j) and columns (y, x, n), written into ``cols`` (C, kh, kw, y1 - y0, Wo,
-        N). Entries outside the image are zeroed where a chunk of this height may have left
-        data (``fresh``: the first chunk of its height; the x-borders stay zero after it)."""
-        (row_spans, col_spans), (sh, sw) = self.spans(), self.stride
-        for i, (lo, hi, start) in enumerate(row_spans):
-            lo, hi = max(lo, y0), min(hi, y1)
+    def strip_shape(self, image, rows):
+        """The shape of the strip of ``rows`` output rows (see ``sweep``)."""
+        c, n = image.shape[0], image.shape[-1]
+        (kh, kw), (sh, _), (dh, _), wo = self.kernel, self.stride, self.dilation, self.out[1]
+        per_residue = -(-(sh * (rows - 1) + dh * (kh - 1) + 1) // dh)
+        return (self.groups, dh, per_residue, c // self.groups, kw, wo, n)
+
+    def fill(self, image, y0, strip, fresh):
+        """The strip of the output rows from y0 (as ``strip_shape``), from the batch-last image
+        (C, H, W, N): strip[g, r, k, c, j, x, n] = image[c' (of group g), sh y0 - p_top + r +
+        dh k, sw x + dw j - p_left, n], zero outside the image. Row entries are zeroed where
+        they fall outside; the x-borders where a strip of this height may have left data
+        (``fresh``: the first strip of its height; the x-borders stay zero after it)."""
+        groups, dh, q, cg = strip.shape[:4]
+        (_, col_spans), sh = self.spans(), self.stride[0]
+        source = image.reshape(groups, cg, *image.shape[1:])  # (groups, C/g, H, W, N)
+        base, sw = sh * y0 - self.pads[0][0], self.stride[1]
+        for residue in range(dh):
+            block = strip[:, residue]  # (groups, q, C/g, kw, Wo, N)
+            lo, hi, first = _span(base + residue, self.size[0], dh, q)
             if hi <= lo:
-                cols[:, i] = 0
+                block[...] = 0
                 continue
-            if lo > y0:
-                cols[:, i, :, : lo - y0] = 0
-            if hi < y1:
-                cols[:, i, :, hi - y0 :] = 0
-            first = start + sh * (lo - row_spans[i][0])
-            rows = slice(first, first + sh * (hi - lo - 1) + 1, sh)
+            if lo > 0:
+                block[:, :lo] = 0
+            if hi < q:
+                block[:, hi:] = 0
+            rows = slice(first, first + dh * (hi - lo - 1) + 1, dh)
             for j, (xlo, xhi, xstart) in enumerate(col_spans):
-                dest = cols[:, i, j, lo - y0 : hi - y0]
+                dest = block[:, lo:hi, :, j]  # (groups, rows, C/g, Wo, N)
                 if xhi <= xlo:
                     dest[...] = 0
                     continue
                 if fresh:
-                    dest[:, :, :xlo] = 0
-                    dest[:, :, xhi:] = 0
+                    dest[..., :xlo, :] = 0
+                    dest[..., xhi:, :] = 0
                 columns = slice(xstart, xstart + sw * (xhi - xlo - 1) + 1, sw)
-                dest[:, :, xlo:xhi] = image[:, rows, columns]
+                dest[..., xlo:xhi, :] = source[:, :, rows, columns].transpose(0, 2, 1, 3, 4)
+
+    def row(self, strip, y):
+        """A's columns of output row y (counted from the strip's first) as (groups, K', Wo *
+        N), K' in the order (i, c, j): kh consecutive blocks of the strip, so a view."""
+        t, dh, kh = self.stride[0] * y, self.dilation[0], self.kernel[0]
+        block = strip[:, t % dh, t // dh : t // dh + kh]
+        return block.reshape(block.shape[0], -1, block.shape[-2] * block.shape[-1])
 
     def sweep(self, image, whole=False):
-        """(y0, y1, A of those rows as (groups, K, y1 - y0, Wo * N)) over the output rows, in
-        chunks that fit the cache: each is used by its product while it is still there.
-        ``whole``: all rows in one chunk (an A small enough to keep for the backward)."""
+        """(y0, y1, strip) over the output rows, in chunks that fit the cache: each strip is used
+        by its products while it is still there. ``whole``: all rows in one chunk (small
+        enough to keep for the backward)."""
         image = xp.ascontiguousarray(image)  # a user's NCHW input: one transposing copy
         c, n = image.shape[0], image.shape[-1]
-        (kh, kw), wo = self.kernel, self.out[1]
-        per_row = c * kh * kw * wo * n
-        chunks = [(0, self.out[0])] if whole else self.chunks(per_row * image.dtype.itemsize)
-        buffer = xp.empty(per_row * (chunks[0][1] - chunks[0][0]), image.dtype)
+        row_bytes = c * self.kernel[1] * self.out[1] * n * image.dtype.itemsize
+        chunks = [(0, self.out[0])] if whole else self.chunks(row_bytes)
+        shape = self.strip_shape(image, chunks[0][1] - chunks[0][0])
+        buffer = xp.empty(_size(shape), image.dtype)
         height = None
         for y0, y1 in chunks:
-            cols = buffer[: per_row * (y1 - y0)].reshape(c, kh, kw, y1 - y0, wo, n)
-            self.columns(image, y0, y1, cols, fresh=height != y1 - y0)
+            shape = self.strip_shape(image, y1 - y0)
+            strip = buffer[: _size(shape)].reshape(shape)
+            self.fill(image, y0, strip, fresh=height != y1 - y0)
             height = y1 - y0
-            yield y0, y1, cols.reshape(self.groups, -1, y1 - y0, wo * n)
+            yield y0, y1, strip
 
     def correlate(self, image, wg, chunks=None, bias=None):
-        """W A (+ b) per group, the forward's product: for the batch-last image (C, H, W, N) and
-        the weights wg (groups, m, K), the matrix (groups * m, Ho * Wo * N); A from ``chunks``
-        (as ``sweep`` yields them) where given. The bias is added to each chunk's product while
-        it is in the cache.
-
-        Where the short side of the product is tiny (fewer than 8 filters, one group), each
-        chunk is multiplied one image row at a time, in one batched matmul: OpenBLAS multiplies
-        a (6, 25) matrix by 28 blocks of 1,792 columns 2-3x faster than by all 50,176 at once
-        (LeNet-5's first layer, 1 and 2 threads); from 8 filters up the rows are as fast or
-        slower than the whole chunk."""
+        """W A (+ b) per group (A: the columns of all output rows), the forward's product: for
+        the batch-last image (C, H, W, N) and the weights wg (groups, m, K), the matrix
+        (groups * m, Ho * Wo * N); the strips from ``chunks`` (as ``sweep`` yields them) where
+        given. One product per output row, whose columns are a view of the strip; the bias is
+        added to each chunk while it is in the cache."""
         groups, m = wg.shape[:2]
         ho, wo = self.out
         net = xp.empty((groups, m, ho, wo * image.shape[-1]), wg.dtype)
-        by_rows = m < 8 and groups == 1
+        wr = self.rows_first(wg)
         bias = None if bias is None else bias.reshape(groups, m, 1, 1)
-        for y0, y1, cols in chunks or self.sweep(image):
-            out = net[:, :, y0:y1]
-            if by_rows:  # (groups, rows, m, K) @ (groups, rows, K, Wo * N)
-                xp.matmul(wg[:, None], cols.transpose(0, 2, 1, 3), out=out.transpose(0, 2, 1, 3))
-            else:
-                xp.matmul(wg, cols.reshape(*cols.shape[:2], -1), out=out.reshape(groups, m, -1))
+        for y0, y1, strip in chunks or self.sweep(image):
+            for y in range(y0, y1):
+                xp.matmul(wr, self.row(strip, y - y0), out=net[:, :, y])
             if bias is not None:
-                out += bias
+                net[:, :, y0:y1] += bias
         return net.reshape(groups * m, -1)
+
+    def rows_first(self, wg):
+        """Weights (groups, m, K) with K in the order (c, i, j) -> K' in the order (i, c, j)."""
+        (kh, kw), (groups, m, k) = self.kernel, wg.shape
+        grouped = wg.reshape(groups, m, k // (kh * kw), kh, kw).transpose(0, 1, 3, 2, 4)
+        return xp.ascontiguousarray(grouped).reshape(groups, m, k)
 
     def weight_grad(self, image, d, chunks=None, bias=False):
         """d A^T per group, the weight gradient: for the batch-last image (C, H, W, N) and d
-        (groups * m, Ho * Wo * N), the array (groups, m, K); A from ``chunks`` where given.
-        Returns it with the bias gradient where ``bias``, else with None (see ``_Contraction``).
-        """
+        (groups * m, Ho * Wo * N), the array (groups, m, K); the strips from ``chunks`` where
+        given. Returns it with the bias gradient where ``bias``, else with None (see
+        ``_Contraction``)."""
         total = _Contraction(self, d, bias)
         for chunk in chunks or self.sweep(image):
             total.add(*chunk)
@@ -266,30 +294,26 @@ class _Geometry:
 
 
 class _Contraction:
-    """d A^T per group, summed chunk by chunk of A's columns (``add``, as ``sweep`` yields
-    them); ``through`` adds each chunk of an iterable while it passes it on, so that one sweep
-    serves a product and this contraction at once (conv_transpose2d's backward). Written as
-    (A d^T)^T, which OpenBLAS computes up to twice as fast for these shapes (a short, wide
-    result); by image rows where m is tiny, as in ``_Geometry.correlate``. With ``bias``, d is
-    also summed over its columns (the bias gradient), each chunk while it is in the cache."""
+    """d A^T per group, summed over the output rows of each strip (``add``, as ``sweep`` yields
+    them); ``through`` adds each strip of an iterable while it passes it on, so that one sweep
+    serves a product and this contraction at once (conv_transpose2d's backward, and conv2d's
+    for stride 1). Written as (A d^T)^T, which OpenBLAS computes up to twice as fast for these
+    shapes (a short, wide result). With ``bias``, d is also summed over its columns (the bias
+    gradient), each chunk while it is in the cache."""
 
     def __init__(self, geometry, d, bias):
         groups, ho = geometry.groups, geometry.out[0]
+        self.geometry = geometry
         self.d = d.reshape(groups, -1, ho, d.shape[-1] // ho)  # (groups, m, Ho, Wo * N)
-        self.by_rows = self.d.shape[1] < 8 and groups == 1
         self.bias, self.total, self.bias_total = bias, None, None
 
-    def add(self, y0, y1, cols):
-        rows = self.d[:, :, y0:y1]  # (groups, m, rows, Wo * N)
+    def add(self, y0, y1, strip):
         if self.bias:
-            part = rows.sum(axis=(2, 3))
+            part = self.d[:, :, y0:y1].sum(axis=(2, 3))
             self.bias_total = _accumulate(self.bias_total, part)
-        if self.by_rows:  # (groups, rows, K, Wo * N) @ (groups, rows, Wo * N, m), summed
-            part = xp.matmul(cols.transpose(0, 2, 1, 3), rows.transpose(0, 2, 3, 1)).sum(axis=1)
-        else:
-            rows = rows.reshape(*rows.shape[:2], -1).transpose(0, 2, 1)
-            part = xp.matmul(cols.reshape(*cols.shape[:2], -1), rows)
-        self.total = _accumulate(self.total, part)
+        for y in range(y0, y1):  # (groups, K', Wo * N) @ (groups, Wo * N, m)
+            part = xp.matmul(self.geometry.row(strip, y - y0), self.d[:, :, y].transpose(0, 2, 1))
+            self.total = _accumulate(self.total, part)
 
     def through(self, chunks):
         for chunk in chunks:
@@ -297,9 +321,19 @@ class _Contraction:
             yield chunk
 
     def result(self):
-        """(the weight gradient (groups, m, K), the bias gradient or None)."""
+        """(the weight gradient (groups, m, K), K in the order (c, i, j); the bias gradient or
+        None)."""
         bias = None if self.bias_total is None else self.bias_total.reshape(-1)
-        return self.total.transpose(0, 2, 1), bias
+        (kh, kw), (groups, k, m) = self.geometry.kernel, self.total.shape
+        total = self.total.reshape(groups, kh, k // (kh * kw), kw, m).transpose(0, 4, 2, 1, 3)
+        return total.reshape(groups, m, k), bias
+
+
+def _size(shape):
+    total = 1
+    for n in shape:
+        total *= n
+    return total
 
 
 def _accumulate(total, part):
@@ -350,9 +384,11 @@ class Conv2d(Op):
                   delta_prev = col2im(W^T delta)  (the transposed convolution; for stride 1
                                = the full correlation of delta with the flipped kernel)
         jvp:      dnet       = W im2col(da_prev) + dW A + db
-    forward saves the input (batch-last) and, where it is small, A; backward builds A chunk
-    by chunk for grad_W (or frees the kept one once grad_W has it, before it propagates
-    delta), so a second backward (retain_graph) rebuilds it from the input.
+    forward saves the input (batch-last) and, where it is small, its strip (the module's
+    docstring says how A is taken from strips, a row at a time); backward takes grad_W from
+    the strips of delta for stride 1, else builds strips chunk by chunk for grad_W (or frees
+    the kept one once grad_W has it, before it propagates delta), so a second backward
+    (retain_graph) rebuilds it from the input.
     """
 
     saved_inputs = (0, 1)  # the batch-last input may be a view of a_prev; W; not b
