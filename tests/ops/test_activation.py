@@ -126,6 +126,22 @@ def test_relu_of_minus_infinity_is_zero():
     np.testing.assert_array_equal(ops.relu(x).data, [0.0, 0.0, 0.0, 2.0, np.inf])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_of_special_values_matches_torch(dtype):
+    """NaN (also a negative NaN, as inf - inf makes on x86), +-inf and -0.0, and the dtype kept
+    (relu clips a float net to [0, inf] in its own dtype); integers become the default float."""
+    torch = require("torch")
+    with np.errstate(invalid="ignore"):
+        negative_nan = np.array(np.inf, dtype) - np.array(np.inf, dtype)
+    values = np.array([np.nan, negative_nan, -np.inf, np.inf, -0.0, 0.0, -1.5, 2.5], dtype)
+    got = ops.relu(gn.tensor(values)).data
+    want = torch.relu(torch.from_numpy(values)).numpy()
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))  # -0.0 stays -0.0
+    integers = ops.relu(gn.tensor(np.array([-3, 0, 5])))
+    assert integers.dtype == np.float32 and integers.data.tolist() == [0.0, 0.0, 5.0]
+
 def test_gradient_of_log_relu_at_zero_follows_torch():
     # relu's mask selects (where), so the infinite gradient of log at 0 gives 0, not inf * 0
     torch = require("torch")
