@@ -86,13 +86,14 @@ class _Geometry:
         self._spans = None
 
     def spans(self):
-        """Per axis (rows, columns), per kernel offset: (lo, hi, start), the outputs lo <= y < hi
-        whose window entry lies inside the image, and the image index start of output lo's."""
+        """Per horizontal kernel offset j: (lo, hi, start), the output columns lo <= x < hi whose
+        window entry lies inside the image, and the image column start of output lo's (the
+        rows are placed by ``fill``)."""
         if self._spans is None:
-            self._spans = tuple(
-                tuple(_span(d * i - lo, n, s, o) for i in range(k))
-                for k, s, d, (lo, _), n, o in zip(self.kernel, self.stride, self.dilation,
-                                                  self.pads, self.size, self.out))  # fmt: skip
+            (_, kw), (_, sw), (_, dw), ((_, _), (left, _)) = (self.kernel, self.stride,
+                                                              self.dilation, self.pads)  # fmt: skip
+            self._spans = tuple(_span(dw * j - left, self.size[1], sw, self.out[1])
+                                for j in range(kw))  # fmt: skip
         return self._spans
 
     def chunks(self, row_bytes):
@@ -120,7 +121,7 @@ class _Geometry:
         they fall outside; the x-borders where a strip of this height may have left data
         (``fresh``: the first strip of its height; the x-borders stay zero after it)."""
         groups, dh, q, cg = strip.shape[:4]
-        (_, col_spans), sh = self.spans(), self.stride[0]
+        col_spans, sh = self.spans(), self.stride[0]
         source = image.reshape(groups, cg, *image.shape[1:])  # (groups, C/g, H, W, N)
         base, sw = sh * y0 - self.pads[0][0], self.stride[1]
         for residue in range(dh):
