@@ -129,7 +129,8 @@ def test_relu_of_minus_infinity_is_zero():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_relu_of_special_values_matches_torch(dtype):
     """NaN (also a negative NaN, as inf - inf makes on x86), +-inf and -0.0, and the dtype kept
-    (relu clips a float net to [0, inf] in its own dtype); integers become the default float."""
+    (relu clips a float net to [0, inf] in its own dtype); integers stay integers, as in torch
+    (gn.tensor makes them float32; gn.Tensor keeps them)."""
     torch = require("torch")
     with np.errstate(invalid="ignore"):
         negative_nan = np.array(np.inf, dtype) - np.array(np.inf, dtype)
@@ -139,8 +140,8 @@ def test_relu_of_special_values_matches_torch(dtype):
     assert got.dtype == dtype
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(np.signbit(got), np.signbit(want))  # -0.0 stays -0.0
-    integers = ops.relu(gn.tensor(np.array([-3, 0, 5])))
-    assert integers.dtype == np.float32 and integers.data.tolist() == [0.0, 0.0, 5.0]
+    integers = ops.relu(gn.Tensor(np.array([-3, 0, 5])))
+    assert integers.dtype == np.int64 and integers.data.tolist() == [0, 0, 5]
 
 def test_gradient_of_log_relu_at_zero_follows_torch():
     # relu's mask selects (where), so the infinite gradient of log at 0 gives 0, not inf * 0

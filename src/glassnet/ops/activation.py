@@ -85,7 +85,9 @@ class Relu(Masked):
 
     def forward(self, net):
         self.active = net > 0
-        kind = net.dtype.type  # a float: Op.apply casts integer input to the default float
+        if net.dtype.kind != "f":  # integers stay integers, as in torch
+            return xp.maximum(net, 0)
+        kind = net.dtype.type
         return xp.clip(net, kind(0), kind("inf"))
 
     def derivative(self):
