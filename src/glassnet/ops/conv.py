@@ -54,16 +54,13 @@ __all__ = ["conv1d", "conv2d", "conv_transpose2d"]
 
 # The strip of a chunk of output rows, in bytes: each chunk's strip is built and used by its
 # products while it is still in the cache (1 MiB of L2 per core, 32 MiB of L3 on this
-# project's machines; 3 and 8 MiB were no faster for the block network, 2 MiB slower).
+# project's machines; 3 and 8 MiB were no faster for the block network, 2 MiB slower). Each
+# strip overwrites the one OpenBLAS's second thread has just read: where the two virtual CPUs
+# run on cores that share no cache (a placement these machines take from time to time), each
+# such write waits on the other core and the copies become several times slower. Strip
+# buffers taken in turn (2 or 4) made bench_cnn's block network steadier across placements
+# but slower where the cores share their cache, so one buffer is used.
 _CHUNK_BYTES = 4 << 20
-# Consecutive chunks take turns in this many strip buffers. With one, each strip overwrites the
-# one OpenBLAS's second thread has just read; where the two virtual CPUs run on cores that
-# share no cache (a placement this project's machines take from time to time: a cache line's
-# round trip between them then takes 330 ns, not 60), each of those writes waits on the other
-# core, and the copies took 4x as long. With four, the copies and products of a 32 -> 32
-# layer's forward at batch 64 took 11-14 ms in either placement, against 9-10 ms (shared
-# cache) or 18-21 ms (none) with one.
-_STRIPS = 4
 # A layer whose im2col A would have at most this many entries (about the input's size times
 # kh * kw / stride^2) builds its strip whole in the forward and keeps it for grad_W (LeNet-5's
 # layers: 1 and 1.1 MB in float32): rebuilding it would cost more than keeping it. Larger
@@ -169,14 +166,14 @@ class _Geometry:
         c, n = image.shape[0], image.shape[-1]
         row_bytes = c * self.kernel[1] * self.out[1] * n * image.dtype.itemsize
         chunks = [(0, self.out[0])] if whole else self.chunks(row_bytes)
-        size = _size(self.strip_shape(image, chunks[0][1] - chunks[0][0]))
-        buffers = [xp.empty(size, image.dtype) for _ in range(min(_STRIPS, len(chunks)))]
-        heights = [None] * len(buffers)
-        for k, (y0, y1) in enumerate(chunks):
-            shape, b = self.strip_shape(image, y1 - y0), k % len(buffers)
-            strip = buffers[b][: _size(shape)].reshape(shape)
-            self.fill(image, y0, strip, fresh=heights[b] != y1 - y0)
-            heights[b] = y1 - y0
+        shape = self.strip_shape(image, chunks[0][1] - chunks[0][0])
+        buffer = xp.empty(_size(shape), image.dtype)
+        height = None
+        for y0, y1 in chunks:
+            shape = self.strip_shape(image, y1 - y0)
+            strip = buffer[: _size(shape)].reshape(shape)
+            self.fill(image, y0, strip, fresh=height != y1 - y0)
+            height = y1 - y0
             yield y0, y1, strip
 
     def correlate(self, image, wg, chunks=None, bias=None):
