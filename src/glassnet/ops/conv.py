@@ -41,6 +41,7 @@ slices, one per kernel offset, rather than ``as_strided``: the array module may 
 whose namespace the ops share with NumPy only through the functions of ``xp``.
 """
 
+import math
 import numbers
 
 from ..autodiff import Op, Tensor
@@ -167,11 +168,11 @@ class _Geometry:
         row_bytes = c * self.kernel[1] * self.out[1] * n * image.dtype.itemsize
         chunks = [(0, self.out[0])] if whole else self.chunks(row_bytes)
         shape = self.strip_shape(image, chunks[0][1] - chunks[0][0])
-        buffer = xp.empty(_size(shape), image.dtype)
+        buffer = xp.empty(math.prod(shape), image.dtype)
         height = None
         for y0, y1 in chunks:
             shape = self.strip_shape(image, y1 - y0)
-            strip = buffer[: _size(shape)].reshape(shape)
+            strip = buffer[: math.prod(shape)].reshape(shape)
             self.fill(image, y0, strip, fresh=height != y1 - y0)
             height = y1 - y0
             yield y0, y1, strip
@@ -333,13 +334,6 @@ class _Contraction:
         (kh, kw), (groups, k, m) = self.geometry.kernel, self.total.shape
         total = self.total.reshape(groups, kh, k // (kh * kw), kw, m).transpose(0, 4, 2, 1, 3)
         return total.reshape(groups, m, k), bias
-
-
-def _size(shape):
-    total = 1
-    for n in shape:
-        total *= n
-    return total
 
 
 def _accumulate(total, part):
