@@ -64,7 +64,7 @@ __all__ = ["conv1d", "conv2d", "conv_transpose2d"]
 _CHUNK_BYTES = 4 << 20
 # A layer whose im2col A would have at most this many entries (about the input's size times
 # kh * kw / stride^2) builds its strip whole in the forward and keeps it for grad_W (LeNet-5's
-# layers: 1 and 1.1 MB in float32): rebuilding it would cost more than keeping it. Larger
+# layers: 1.1 MB each in float32): rebuilding it would cost more than keeping it. Larger
 # ones rebuild theirs, chunk by chunk, in the backward.
 _KEEP_ITEMS = 2 << 20
 
