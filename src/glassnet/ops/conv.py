@@ -286,9 +286,9 @@ class _Geometry:
 
         (the window of p' at offset i' reads delta at y' - d (kh-1-i') + p_top, the output y
         whose window reads a_prev at y' with offset i = kh-1-i'): grad_W is a_prev D^T, so
-        each chunk of D serves both products while it is in the cache, and im2col(a_prev) is
+        each strip of D serves both products while it is in the cache, and im2col(a_prev) is
         never built in the backward (for the 32 -> 32 3x3 layer of the block network, one
-        sweep of 58 MB less per step)."""
+        sweep of a_prev's strips less per step)."""
         full = self.flipped()
         if full is None:
             return None
