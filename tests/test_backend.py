@@ -450,3 +450,122 @@ def test_retain_freed_memory_checks_its_argument_and_the_trainer_respects_a_choi
     monkeypatch.setattr(backend, "_retained", 0)  # the user chose glibc's own behaviour
     gn.Trainer(model, "mse", "sgd", lr=0.1)
     assert calls == [256 << 20]
+
+
+# ---- threads ------------------------------------------------------------------------------------
+
+
+def _numpy_uses_openblas():
+    config = np.show_config(mode="dicts")
+    return "openblas" in str(config["Build Dependencies"]["blas"].get("name", "")).lower()
+
+
+def test_threads_hold_the_blas_at_one_and_give_its_threads_to_the_ops():
+    if _numpy_uses_openblas():  # NumPy's wheels (CI): the BLAS must be found and controlled
+        assert backend.blas_threads() is not None
+    before = backend.blas_threads()
+    assert backend.workers() == 1
+    with backend.threads(2):
+        assert backend.workers() == 2
+        assert backend.blas_threads() in (None, 1)
+        with backend.threads(3):  # an inner entry keeps the outer choice
+            assert backend.workers() == 2
+        seen = backend.split(lambda p: backend.workers(), 2)
+        assert seen == [2, 1]  # another thread splits nothing of its own
+    assert backend.workers() == 1 and backend.blas_threads() == before
+    with backend.threads(1):  # one thread: the BLAS keeps its own
+        assert backend.workers() == 1 and backend.blas_threads() == before
+        with backend.threads(2):
+            assert backend.workers() == 1
+    if before is not None:
+        with backend.threads():  # None: as many as the BLAS had, at most the CPUs
+            assert backend.workers() == max(1, min(before, backend._cpus()))
+    for bad in (0, -1, 1.5, "2", True):
+        with pytest.raises(ValueError, match="threads: expected a positive int or None, got"):
+            with backend.threads(bad):
+                pass
+
+
+def test_threads_give_the_blas_back_after_an_error():
+    before = backend.blas_threads()
+    with pytest.raises(KeyError):
+        with backend.threads(2):
+            raise KeyError("inside")
+    assert backend.workers() == 1 and backend.blas_threads() == before
+
+
+def test_split_returns_the_parts_in_order_and_raises_a_parts_error_after_all_finish():
+    import threading
+    import time
+
+    names = backend.split(lambda p: (p, threading.current_thread().name), 3)
+    assert [p for p, _ in names] == [0, 1, 2]
+    assert names[0][1] == threading.main_thread().name
+    assert all(name.startswith("glassnet") for _, name in names[1:])
+    finished = []
+
+    def work(p):
+        if p == 1:
+            raise ValueError("part 1 failed")
+        time.sleep(0.05)
+        finished.append(p)
+
+    with pytest.raises(ValueError, match="part 1 failed"):
+        backend.split(work, 3)
+    assert sorted(finished) == [0, 2]  # the others ran to their end first
+
+
+def test_steps_keep_the_threads_only_where_their_ops_split_work(monkeypatch):
+    """After a conv network's first step of a batch shape, later steps of that shape run in
+    backend.threads only if that step split some work; else on the BLAS's own threads."""
+    from glassnet.ops import conv as conv_ops
+
+    if max(1, min(backend.blas_threads() or 1, backend._cpus())) < 2:
+        pytest.skip("one thread: nothing is ever split")  # never in CI (2 cores)
+    seen, splits = [], []
+    rng = np.random.default_rng(0)
+    X, y = rng.random((6, 1, 8, 8)), np.array([0, 1] * 3)
+    for split_items, want in ((1 << 40, [1, 2, 1, 1]), (0, [1, 2, 2, 2])):  # 1: the probe
+        monkeypatch.setattr(conv_ops, "_SPLIT_ITEMS", split_items)
+        model = nn.Sequential(nn.Conv2d(1, 2, 3, seed=0), nn.Flatten(), nn.Dense(72, 2, seed=1))
+        model.layers[0].register_forward_hook(lambda *_: seen.append(backend.workers()))
+        trainer = gn.Trainer(model, "cross_entropy", "sgd", lr=0.1)
+        seen.clear()
+        for _ in range(3):
+            trainer.step(X, y)
+        assert seen == want, (split_items, seen)
+        trainer.step(X[:4], y[:4])  # a new shape is tried in the threads again
+        assert seen[-1] == 2
+        splits.append(trainer._threaded)
+    assert splits == [{(6, 1, 8, 8): False, (4, 1, 8, 8): False},
+                      {(6, 1, 8, 8): True, (4, 1, 8, 8): True}]  # fmt: skip
+
+
+def test_conv_networks_train_and_predict_inside_threads_and_others_do_not():
+    seen = []
+
+    def spy(module, inputs, out):
+        seen.append(backend.workers())
+
+    rng = np.random.default_rng(0)
+    conv = nn.Sequential(nn.Conv2d(1, 2, 3, seed=0), nn.Flatten(), nn.Dense(8, 2, seed=1))
+    mlp = nn.Sequential(nn.Dense(4, 2, seed=0))
+    cases = ((conv, rng.random((6, 1, 4, 4)), True), (mlp, rng.random((6, 4)), False))
+    for model, X, splits in cases:
+        model.layers[0].register_forward_hook(spy)
+        seen.clear()
+        trainer = gn.Trainer(model, "cross_entropy", "sgd", lr=0.1)
+        y = np.array([0, 1] * 3)
+        with backend.threads(1):  # the outer choice wins: nothing is split
+            trainer.step(X, y)
+        assert set(seen) == {1}
+        want = max(1, min(backend.blas_threads() or 1, backend._cpus())) if splits else 1
+        for call in (lambda: trainer.step(X, y), lambda: trainer.evaluate(X, y),
+                     lambda: model.predict(X)):  # fmt: skip
+            seen.clear()
+            call()
+            assert seen == [want], (type(model.layers[0]).__name__, seen)
+        seen.clear()
+        gn.evaluate(model, X, y, loss="cross_entropy")
+        assert seen[-1] == want  # after the two-sample probe forward of its checks
+        assert backend.workers() == 1

@@ -26,19 +26,30 @@ and ``normal``, which on NumPy are exactly the Generator's own draws.
 Host arrays appear only at the public boundaries: ``Module.predict`` returns NumPy arrays,
 ``io.save`` writes them, metrics compute on them (``to_host``); ``to_device`` goes the other way.
 CuPy 14 or newer is needed (``put_along_axis``).
+
+The host's resources: ``retain_freed_memory`` (the C allocator keeps freed arrays for reuse)
+and ``threads`` (OpenBLAS held at one thread while ops such as the convolutions split their
+own work over threads, each on memory of its own; ``split`` runs the parts).
 """
 
+import concurrent.futures
+import contextlib
 import ctypes
 import gc
+import glob
+import os
 import platform
 import sys
+import threading
 import types
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 __all__ = [
     "xp", "use", "name", "to_host", "to_device", "uniform", "normal",
     "default_dtype", "set_default_dtype", "as_rng", "is_floating", "retain_freed_memory",
+    "blas_threads", "threads", "workers", "split",
 ]  # fmt: skip
 
 xp = types.ModuleType("glassnet.backend.xp", "The active array module (see glassnet.backend).")
@@ -268,6 +279,152 @@ def _retain_for_training():
     """``retain_freed_memory()`` once, unless the user has chosen (see there)."""
     if _retained is None:
         retain_freed_memory()
+
+
+# ---- threads: the BLAS's, and the ops' own ----------------------------------------------------
+
+# OpenBLAS's thread count, through the names its builds export: NumPy's wheels bundle
+# scipy-openblas (symbols with a suffix), distributions link a plain libopenblas.
+_BLAS_NAMES = (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+               ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
+               ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
+               ("openblas_get_num_threads", "openblas_set_num_threads"))  # fmt: skip
+_blas = None  # (get, set) of the loaded OpenBLAS; False where none was found
+_workers = 1  # threads the ops may split their work over, on the thread _owner (see ``threads``)
+_owner = None
+_inside = None  # the Threads object of the ``threads`` being run
+_pool = None  # the ThreadPoolExecutor of the threads beyond the calling one
+_pool_lock = threading.Lock()
+
+
+def _loaded_libraries():
+    """Paths of the shared libraries this process has loaded whose name says OpenBLAS (from
+    /proc/self/maps on Linux; elsewhere NumPy's bundled copy)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:
+        root = os.path.dirname(os.path.dirname(np.__file__))
+        paths = set(glob.glob(os.path.join(root, "numpy.libs", "*openblas*")) +
+                    glob.glob(os.path.join(root, "numpy", ".dylibs", "*openblas*")))  # fmt: skip
+    return sorted(p for p in paths if os.path.isfile(p))
+
+
+def _blas_functions():
+    """(get, set) of the OpenBLAS NumPy uses, or False where there is none to control."""
+    global _blas
+    if _blas is None:
+        _blas = False
+        for path in _loaded_libraries():
+            try:
+                library = ctypes.CDLL(path)
+            except OSError:
+                continue
+            for get, put in _BLAS_NAMES:
+                if hasattr(library, get) and hasattr(library, put):
+                    get, put = getattr(library, get), getattr(library, put)
+                    get.restype, get.argtypes = ctypes.c_int, ()
+                    put.restype, put.argtypes = None, (ctypes.c_int,)
+                    _blas = (get, put)
+                    return _blas
+    return _blas
+
+
+def blas_threads():
+    """The number of threads OpenBLAS runs a matrix product on now, or None where NumPy's
+    BLAS is not an OpenBLAS this module can find (see ``threads``)."""
+    functions = _blas_functions()
+    return functions[0]() if functions else None
+
+
+def workers():
+    """The threads an op may split its own work over now: 1, except inside ``threads`` (on
+    the thread that entered it)."""
+    return _workers if _owner == threading.get_ident() else 1
+
+
+class Threads:
+    """What ``with threads() as t`` gives: ``t.n`` threads, and ``t.splits``, the number of
+    times an op split its work over them so far (0: the BLAS's own threads would have served
+    as well, see ``Trainer``)."""
+
+    __slots__ = ("n", "splits")
+
+    def __init__(self, n):
+        self.n, self.splits = n, 0
+
+
+@contextlib.contextmanager
+def threads(n=None):
+    """Within it, the ops that split their own work run it on ``n`` threads, and the BLAS
+    runs each product on one.
+
+    Why: on a machine whose cores share no cache, every array that the main thread writes
+    while OpenBLAS's other threads have just read it waits on those cores (this project's
+    2-core machines take that placement from time to time; a convolution's strips then took
+    3x as long to fill). A convolution split by output rows, each thread filling and
+    multiplying its own strips with a one-thread BLAS, touches no memory another thread
+    touches (the static partition oneDNN uses for PyTorch's convolutions). ``Trainer`` and
+    ``Module.predict`` enter it for models with convolution layers (``Module.splits_work``);
+    other models keep the BLAS's own threads, which are faster for one large product.
+
+    Args:
+        n: the number of threads; None: as many as the BLAS uses now, at most the CPUs this
+            process may run on (1 where the BLAS cannot be controlled: nothing changes).
+    Yields:
+        a ``Threads`` (None inside an outer entry, whose choice is kept, and on a thread other
+        than the main one, where nothing changes).
+    Results are deterministic for a given n; a weight gradient is summed over the threads'
+    parts in a fixed order, so its last bits depend on n.
+    """
+    global _workers, _owner, _inside
+    if n is not None and (not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1):
+        raise ValueError(f"threads: expected a positive int or None, got {n!r}")
+    if _owner is not None or threading.current_thread() is not threading.main_thread():
+        yield None  # inside an outer one, or on a thread of the user's own: things stay
+        return
+    functions = _blas_functions()
+    before = functions[0]() if functions else None
+    if n is None:
+        n = 1 if before is None else max(1, min(before, _cpus()))
+    if n > 1 and functions:
+        functions[1](1)
+    _workers, _owner, _inside = int(n), threading.get_ident(), Threads(int(n))
+    try:
+        yield _inside
+    finally:
+        _workers, _owner, _inside = 1, None, None
+        if n > 1 and functions:
+            functions[1](before)
+
+
+def _cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def split(work, parts):
+    """[work(0), ..., work(parts - 1)], each part on a thread of its own: part 0 on the
+    calling thread, the others on a pool kept for the process. An exception in a part is
+    raised here once all parts have finished."""
+    global _pool
+    if parts <= 1:
+        return [work(0)]
+    if _inside is not None and _owner == threading.get_ident():
+        _inside.splits += 1
+    with _pool_lock:
+        if _pool is None or _pool._max_workers < parts - 1:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(parts - 1, thread_name_prefix="glassnet")
+    futures = [_pool.submit(work, p) for p in range(1, parts)]
+    try:
+        first = work(0)
+    finally:
+        concurrent.futures.wait(futures)
+    return [first, *(f.result() for f in futures)]
 
 
 _install(np, "numpy")

@@ -216,6 +216,65 @@ def test_values_and_gradients_do_not_depend_on_the_chunks(rng, monkeypatch, case
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize(("case", "x_shape", "w_shape", "kwargs", "transposed"), _CHUNKED,
+                         ids=[c[0] + (", transposed" if c[4] else "") for c in _CHUNKED])
+def test_rows_split_over_threads_give_the_same_values_and_gradients(monkeypatch, case, x_shape,
+                                                                    w_shape, kwargs,
+                                                                    transposed):  # fmt: skip
+    """Inside backend.threads(n), each sweep is split by output rows over n threads, each
+    with its own strips (rebuilt chunk by chunk, or kept from the forward): the same outputs
+    and gradients as one thread (float64, to 1e-12, seed 4), with 2 and 3 threads and chunks
+    of one and several rows per range."""
+    from glassnet import backend
+    from glassnet.ops import conv
+
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    if transposed:
+        kwargs = {k: v for k, v in kwargs.items() if k != "padding" or isinstance(v, int)}
+        w = w.transpose(1, 0, 2, 3)
+    b = rng.standard_normal(w.shape[1] if transposed else w.shape[0])
+    call = ops.conv_transpose2d if transposed else ops.conv2d
+    monkeypatch.setattr(conv, "_SPLIT_ITEMS", 0)
+    parts = []
+    monkeypatch.setattr(conv, "split", lambda work, n: parts.append(n) or backend.split(work, n))
+    upstream, results = None, []
+    for threads, chunk, keep in ((1, 1 << 40, 0), (2, 1 << 40, 0), (2, 6000, 0), (3, 1, 0),
+                                 (2, 1, 1 << 40), (3, 1, 1 << 40)):  # fmt: skip
+        monkeypatch.setattr(conv, "_CHUNK_BYTES", chunk)
+        monkeypatch.setattr(conv, "_KEEP_ITEMS", keep)  # 0: rebuilt strips; else kept ones
+        leaves = [_leaf(x), _leaf(w), _leaf(b)]
+        with backend.threads(threads):
+            net = call(*leaves, **kwargs)
+            upstream = rng.standard_normal(net.shape) if upstream is None else upstream
+            net.backward(upstream)
+        results.append([net.data] + [leaf.grad for leaf in leaves])
+    assert parts and max(parts) == 3
+    for other in results[1:]:
+        for got, want in zip(other, results[0]):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_the_rows_are_split_evenly_and_small_sweeps_stay_on_one_thread(monkeypatch):
+    from glassnet import backend
+    from glassnet.ops import conv
+
+    g = conv._Geometry((3, 3), (1, 1), (1, 1), ((1, 1), (1, 1)), 1, (28, 28), (28, 28))
+    block = np.zeros((32, 28, 28, 64), np.float32)  # the block network's 32 -> 32 layer
+    assert g.ranges(block) == [(0, 28)]  # outside backend.threads
+    with backend.threads(2):
+        assert g.ranges(block) == [(0, 14), (14, 28)]
+        assert g.ranges(block[:1, ..., :4]) == [(0, 28)]  # A of 9 * 784 * 4 entries: too small
+        row = 32 * 3 * 28 * 64 * 4
+        assert g.chunks(row, (14, 28)) == [(14, 18), (18, 22), (22, 26), (26, 28)]
+    with backend.threads(3):
+        assert g.ranges(block) == [(0, 9), (9, 18), (18, 28)]
+    tiny = conv._Geometry((1, 1), (1, 1), (1, 1), ((0, 0), (0, 0)), 1, (2, 2), (2, 2))
+    with backend.threads(8):
+        monkeypatch.setattr(conv, "_SPLIT_ITEMS", 0)
+        assert tiny.ranges(block) == [(0, 1), (1, 2)]  # at most a row per thread
+
+
 def test_frozen_weights_and_a_constant_input(rng):
     x, w = rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3))
     net = ops.conv2d(_leaf(x), gn.tensor(w))  # weights without a gradient

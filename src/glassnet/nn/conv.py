@@ -77,6 +77,7 @@ class _ConvNd(Module):
 
     n = 2
     transposed = False
+    splits_work = True  # its sweeps split by output rows inside backend.threads
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, *, output_padding=0, init="torch_default", seed=None,

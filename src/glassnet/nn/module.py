@@ -5,6 +5,7 @@ lists, tuples and dicts included; there is no registration ceremony. ``named_par
 yields dotted paths (``layers.0.W``) which are also the ``state_dict`` and file keys.
 """
 
+import contextlib
 import numbers
 import weakref
 
@@ -12,7 +13,7 @@ import numpy as np
 
 from ..autodiff import Tensor, no_grad
 from ..autodiff.tensor import HookHandle
-from ..backend import default_dtype, to_device, to_host, xp
+from ..backend import default_dtype, threads, to_device, to_host, xp
 from ..errors import ShapeError
 
 __all__ = ["Parameter", "Module", "Sequential", "register", "remember", "recall", "REGISTRY"]
@@ -56,10 +57,21 @@ class Module:
     e.g. running statistics) are listed by name in ``self._buffer_names``.
     """
 
+    # True for a layer whose ops split their own work over threads (the convolutions): the
+    # Trainer and predict run a network holding one inside ``backend.threads`` (see there)
+    splits_work = False
+
     def __init__(self):
         self.training = True
         self._forward_hooks = {}
         self._buffer_names = ()
+
+    def work_threads(self):
+        """``backend.threads()`` where this module or one inside it ``splits_work``, else a
+        context that changes nothing: what ``Trainer`` and ``predict`` run the module in."""
+        if any(m.splits_work for _, m in self.named_modules()):
+            return threads()
+        return contextlib.nullcontext()
 
     def forward(self, *inputs):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must define forward (abstract)")
@@ -215,7 +227,7 @@ class Module:
         was_training = self.training
         self.eval()
         try:
-            with no_grad():
+            with no_grad(), self.work_threads():
                 starts = range(0, len(X), size) or [0]  # an empty X runs once, for the shape
                 outs = [self(Tensor(X[i : i + size])).data for i in starts]
         finally:

@@ -36,7 +36,10 @@ adds the kh * kw windows of W^T delta back into a zero image. For stride 1 the d
 propagation is instead the full correlation with the flipped kernel (strips of delta, D, and
 the same products), where that is no more work, and then grad_W comes from the same D: it is
 a_prev D^T with the kernel flipped back, so one sweep serves both products and the backward
-builds no strip of a_prev (79 to 69 ms per block-network step). The windows are strided
+builds no strip of a_prev (79 to 69 ms per block-network step). Inside ``backend.threads``
+a large sweep is split by output rows, one range per thread, each with strips of its own
+(``_Geometry.ranges`` and ``each``; a weight gradient is then a sum per thread, added in the
+threads' order). The windows are strided
 slices, one per kernel offset, rather than ``as_strided``: the array module may be CuPy,
 whose namespace the ops share with NumPy only through the functions of ``xp``.
 """
@@ -46,7 +49,7 @@ import numbers
 
 from ..autodiff import Op, Tensor
 from ..backend import name as backend_name
-from ..backend import xp
+from ..backend import split, workers, xp
 from ..errors import ShapeError
 from ._util import add_tangents, as_tensor, cast, ones, operands
 from .shape import reshape
@@ -67,6 +70,13 @@ _CHUNK_BYTES = 4 << 20
 # layers: 1.1 MB each in float32): rebuilding it would cost more than keeping it. Larger
 # ones rebuild theirs, chunk by chunk, in the backward.
 _KEEP_ITEMS = 2 << 20
+# A sweep whose im2col A would have at least this many entries is split by output rows over
+# the threads of ``backend.threads`` (each range's strips filled and multiplied on a thread
+# of its own); a smaller one runs on the calling thread. The block network's 32 -> 32 layers
+# (14.4 M entries at batch 64) split; LeNet-5's (1.3 M and 1.0 M) ran 1.2x slower split over
+# two threads than with OpenBLAS's own two (benchmarks/bench_cnn.py's models), so they stay
+# whole and the Trainer gives such a network the BLAS's threads back (see Trainer).
+_SPLIT_ITEMS = 4 << 20
 
 
 # ---- geometry: where each kernel offset's window lies ------------------------------------------
@@ -102,16 +112,29 @@ class _Geometry:
                                 for j in range(kw))  # fmt: skip
         return self._spans
 
-    def chunks(self, row_bytes):
-        """The output rows in chunks [y0, y1) whose strips (see ``sweep``) take about
-        ``_CHUNK_BYTES``, given the bytes of one padded image row of a strip; one chunk on a
-        device backend, whose memory is fast and whose every array call is a kernel launch."""
+    def chunks(self, row_bytes, rows=None):
+        """The output rows (of the range ``rows``, default all) in chunks [y0, y1) whose strips
+        (see ``sweep``) take about ``_CHUNK_BYTES``, given the bytes of one padded image row
+        of a strip; one chunk on a device backend, whose memory is fast and whose every array
+        call is a kernel launch."""
         ho, (kh, _), (sh, _), (dh, _) = self.out[0], self.kernel, self.stride, self.dilation
+        first, last = (0, ho) if rows is None else rows
         padded = _CHUNK_BYTES // row_bytes  # image rows per strip; a chunk of r rows reads
         step = max(1, min(ho, (padded - dh * (kh - 1) - 1) // sh + 1))  # sh (r-1) + dh (kh-1) + 1
         if backend_name() != "numpy":
             step = ho
-        return [(y0, min(y0 + step, ho)) for y0 in range(0, ho, step)]
+        return [(y0, min(y0 + step, last)) for y0 in range(first, last, step)]
+
+    def ranges(self, image):
+        """The output rows as [y0, y1) ranges, one per thread that a sweep of ``image`` is
+        split over (see ``each``): as many as ``backend.workers()`` allows, or one range for
+        a sweep too small to be worth handing over (``_SPLIT_ITEMS``)."""
+        ho, (kh, kw), wo = self.out[0], self.kernel, self.out[1]
+        parts = min(workers(), ho)
+        if parts > 1 and image.shape[0] * kh * kw * ho * wo * image.shape[-1] < _SPLIT_ITEMS:
+            parts = 1
+        bounds = [ho * p // parts for p in range(parts + 1)]
+        return list(zip(bounds[:-1], bounds[1:]))
 
     def strip_shape(self, image, rows):
         """The shape of the strip of ``rows`` output rows (see ``sweep``)."""
@@ -159,14 +182,17 @@ class _Geometry:
         block = strip[:, t % dh, t // dh : t // dh + kh]
         return block.reshape(block.shape[0], -1, block.shape[-2] * block.shape[-1])
 
-    def sweep(self, image, whole=False):
-        """(y0, y1, strip) over the output rows, in chunks that fit the cache: each strip is used
-        by its products while it is still there. ``whole``: all rows in one chunk (small
-        enough to keep for the backward)."""
+    def sweep(self, image, whole=False, rows=None):
+        """(y0, y1, strip) over the output rows (of the range ``rows``, default all), in chunks
+        that fit the cache: each strip is used by its products while it is still there.
+        ``whole``: all rows in one chunk (small enough to keep for the backward)."""
         image = xp.ascontiguousarray(image)  # a user's NCHW input: one transposing copy
         c, n = image.shape[0], image.shape[-1]
         row_bytes = c * self.kernel[1] * self.out[1] * n * image.dtype.itemsize
-        chunks = [(0, self.out[0])] if whole else self.chunks(row_bytes)
+        if whole:
+            chunks = [(0, self.out[0]) if rows is None else rows]
+        else:
+            chunks = self.chunks(row_bytes, rows)
         shape = self.strip_shape(image, chunks[0][1] - chunks[0][0])
         buffer = xp.empty(math.prod(shape), image.dtype)
         height = None
@@ -177,22 +203,57 @@ class _Geometry:
             height = y1 - y0
             yield y0, y1, strip
 
-    def correlate(self, image, wg, chunks=None, bias=None):
+    def kept(self, image):
+        """The strips of all output rows that a small layer's forward keeps for grad_W: one
+        strip per range of ``ranges()``, each filled on the thread that will use it."""
+        image = xp.ascontiguousarray(image)
+        ranges = self.ranges(image)
+        return split(lambda p: next(self.sweep(image, whole=True, rows=ranges[p])), len(ranges))
+
+    def each(self, image, work, chunks=None):
+        """work(part, y0, y1, strip) for every chunk of the output rows: the kept ``chunks``
+        (from ``kept``), or else the strips of each of ``ranges()``. Each part (a kept strip,
+        or a range with a strip buffer of its own) runs on a thread of its own inside
+        ``backend.threads``, and no two threads write the same memory: each fills its own
+        strips and writes its own rows."""
+        if chunks is not None:
+            if len(chunks) > 1 and workers() > 1:
+                split(lambda p: work(p, *chunks[p]), len(chunks))
+            else:
+                for p, chunk in enumerate(chunks):
+                    work(p, *chunk)
+            return
+        image = xp.ascontiguousarray(image)  # once, not on every thread
+        ranges = self.ranges(image)
+
+        def part(p):
+            for chunk in self.sweep(image, rows=ranges[p]):
+                work(p, *chunk)
+
+        split(part, len(ranges))
+
+    def correlate(self, image, wg, chunks=None, bias=None, contraction=None):
         """W A (+ b) per group (A: the columns of all output rows), the forward's product: for
         the batch-last image (C, H, W, N) and the weights wg (groups, m, K), the matrix
         (groups * m, Ho * Wo * N); the strips from ``chunks`` (as ``sweep`` yields them) where
         given. One product per output row, whose columns are a view of the strip; the bias is
-        added to each chunk while it is in the cache."""
+        added to each chunk while it is in the cache, and each strip also goes to the
+        ``_Contraction`` ``contraction`` where given (one sweep for two products)."""
         groups, m = wg.shape[:2]
         ho, wo = self.out
         net = xp.empty((groups, m, ho, wo * image.shape[-1]), wg.dtype)
         wr = self.rows_first(wg)
         bias = None if bias is None else bias.reshape(groups, m, 1, 1)
-        for y0, y1, strip in chunks or self.sweep(image):
+
+        def work(part, y0, y1, strip):
             for y in range(y0, y1):
                 xp.matmul(wr, self.row(strip, y - y0), out=net[:, :, y])
             if bias is not None:
                 net[:, :, y0:y1] += bias
+            if contraction is not None:
+                contraction.add(part, y0, y1, strip)
+
+        self.each(image, work, chunks)
         return net.reshape(groups * m, -1)
 
     def rows_first(self, wg):
@@ -207,8 +268,7 @@ class _Geometry:
         given. Returns it with the bias gradient where ``bias``, else with None (see
         ``_Contraction``)."""
         total = _Contraction(self, d, bias)
-        for chunk in chunks or self.sweep(image):
-            total.add(*chunk)
+        self.each(image, total.add, chunks)
         return total.result()
 
     def windows(self, y0, y1):
@@ -272,8 +332,7 @@ class _Geometry:
         flipped = w.reshape(groups, -1, *w.shape[1:])[..., ::-1, ::-1]
         flipped = flipped.transpose(0, 2, 1, 3, 4).reshape(groups, w.shape[1], -1)
         image = d.reshape(w.shape[0], *self.out, n)
-        chunks = full.sweep(image) if weights is None else weights.through(full.sweep(image))
-        net = full.correlate(image, flipped, chunks)
+        net = full.correlate(image, flipped, contraction=weights)
         return net.reshape(w.shape[1] * groups, *self.size, n)
 
     def propagate_with_weight_grad(self, image, d, w):
@@ -301,10 +360,11 @@ class _Geometry:
 
 
 class _Contraction:
-    """d A^T per group, summed over the output rows of each strip (``add``, as ``sweep`` yields
-    them); ``through`` adds each strip of an iterable while it passes it on, so that one sweep
-    serves a product and this contraction at once (conv_transpose2d's backward, and conv2d's
-    for stride 1). Written as (A d^T)^T, which OpenBLAS computes up to twice as fast for these
+    """d A^T per group, summed over the output rows of each strip that ``add`` is given (as
+    ``each`` hands them out: a sum per part, that is per thread, added up in the parts' order
+    at the end); ``correlate`` can pass each of its strips on to one, so that one sweep serves
+    a product and this contraction at once (conv_transpose2d's backward, and conv2d's for
+    stride 1). Written as (A d^T)^T, which OpenBLAS computes up to twice as fast for these
     shapes (a short, wide result). With ``bias``, d is also summed over its columns (the bias
     gradient), each chunk while it is in the cache."""
 
@@ -312,28 +372,35 @@ class _Contraction:
         groups, ho = geometry.groups, geometry.out[0]
         self.geometry = geometry
         self.d = d.reshape(groups, -1, ho, d.shape[-1] // ho)  # (groups, m, Ho, Wo * N)
-        self.bias, self.total, self.bias_total = bias, None, None
+        self.bias, self.totals, self.bias_totals = bias, {}, {}
 
-    def add(self, y0, y1, strip):
+    def add(self, part, y0, y1, strip):
+        """Adds the rows [y0, y1) of ``strip`` to the sum of ``part`` (one part per thread)."""
         if self.bias:
-            part = self.d[:, :, y0:y1].sum(axis=(2, 3))
-            self.bias_total = _accumulate(self.bias_total, part)
+            self.bias_totals[part] = _accumulate(self.bias_totals.get(part),
+                                                 self.d[:, :, y0:y1].sum(axis=(2, 3)))  # fmt: skip
+        total = self.totals.get(part)
         for y in range(y0, y1):  # (groups, K', Wo * N) @ (groups, Wo * N, m)
-            part = xp.matmul(self.geometry.row(strip, y - y0), self.d[:, :, y].transpose(0, 2, 1))
-            self.total = _accumulate(self.total, part)
-
-    def through(self, chunks):
-        for chunk in chunks:
-            self.add(*chunk)
-            yield chunk
+            total = _accumulate(total, xp.matmul(self.geometry.row(strip, y - y0),
+                                                 self.d[:, :, y].transpose(0, 2, 1)))  # fmt: skip
+        self.totals[part] = total
 
     def result(self):
         """(the weight gradient (groups, m, K), K in the order (c, i, j); the bias gradient or
         None)."""
-        bias = None if self.bias_total is None else self.bias_total.reshape(-1)
-        (kh, kw), (groups, k, m) = self.geometry.kernel, self.total.shape
-        total = self.total.reshape(groups, kh, k // (kh * kw), kw, m).transpose(0, 4, 2, 1, 3)
+        total, bias = _in_order(self.totals), _in_order(self.bias_totals)
+        bias = None if bias is None else bias.reshape(-1)
+        (kh, kw), (groups, k, m) = self.geometry.kernel, total.shape
+        total = total.reshape(groups, kh, k // (kh * kw), kw, m).transpose(0, 4, 2, 1, 3)
         return total.reshape(groups, m, k), bias
+
+
+def _in_order(parts):
+    """The sum of the arrays of {part: array} in the parts' order (None for none)."""
+    total = None
+    for part in sorted(parts):
+        total = _accumulate(total, parts[part])
+    return total
 
 
 def _accumulate(total, part):
@@ -400,7 +467,7 @@ class Conv2d(Op):
         self.cols = None
         (c, *_, n), (kh, kw), (ho, wo) = self.image.shape, g.kernel, g.out
         if c * kh * kw * ho * wo * n <= _KEEP_ITEMS:
-            self.cols = [next(g.sweep(self.image, whole=True))]  # small: kept for grad_W
+            self.cols = g.kept(self.image)  # small: kept for grad_W
         return self._net(self.image, w, b, self.cols)
 
     def _net(self, image, w, b, chunks=None):
@@ -496,13 +563,11 @@ class ConvTranspose2d(Op):
         image = xp.ascontiguousarray(_batch_last(delta))
         weights = _Contraction(g, self.x, False) if needs[1] else None
         if needs[0]:  # one sweep of im2col(delta) for both products
-            chunks = g.sweep(image) if weights is None else weights.through(g.sweep(image))
-            grad_x = g.correlate(image, _grouped(w, g.groups), chunks)
+            grad_x = g.correlate(image, _grouped(w, g.groups), contraction=weights)
             grad_x = _nchw(grad_x.reshape(w.shape[0], *g.out, delta.shape[0]))
         if needs[1]:
             if not needs[0]:  # the contraction alone
-                for chunk in g.sweep(image):
-                    weights.add(*chunk)
+                g.each(image, weights.add)
             grad_w = weights.result()[0].reshape(w.shape)
         if len(needs) > 2 and needs[2]:
             grad_b = delta.sum(axis=(0, 2, 3))

@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import optim
 from ..autodiff import Tensor, no_grad
-from ..backend import _retain_for_training, as_rng, xp
+from ..backend import _retain_for_training, as_rng, threads, xp
 from ..nn import loss as losses
 from ..nn.module import Module, input_dtype
 from . import metrics as metric_table
@@ -180,6 +180,11 @@ class Trainer(TrainingState):
         self._kept_any = False  # some weights were kept: a divergence has something to go back to
         self._borrowed = False  # _good are the optimizer's previous_weights(), not our copies
         _retain_for_training()  # freed arrays reused, not re-faulted each step (see backend)
+        # a conv network runs its steps inside backend.threads (its ops split their own work):
+        # decided here, as a step is too short to walk the modules each time, and per batch
+        # shape after its first step (see _step)
+        self._splits = any(m.splits_work for _, m in model.named_modules())
+        self._threaded = {}  # batch shape -> whether its steps split any work
         self._bound_hooks = None
         self._extra = ()  # the progress display fit adds for the duration of a call
 
@@ -249,6 +254,17 @@ class Trainer(TrainingState):
     def _step(self, xb, yb, batch):
         """(loss, output) of one step on checked arrays, batch ``batch`` of the epoch (None: a
         step on its own); the loss is NaN or inf on divergence."""
+        if not (self._splits and self._threaded.get(xb.shape, True)):
+            return self._one_step(xb, yb, batch)
+        with threads() as inside:
+            result = self._one_step(xb, yb, batch)
+        if inside is not None:
+            # a step none of whose ops split its work (every layer small, as LeNet-5's at
+            # batch 64) runs faster on the BLAS's own threads: later steps of this shape do
+            self._threaded[xb.shape] = inside.splits > 0
+        return result
+
+    def _one_step(self, xb, yb, batch):
         opt = self.optimizer
         if self.augment is not None:
             xb, yb = self.augment(xb, yb, self.rng)
@@ -516,7 +532,7 @@ def evaluate_checked(model, X, y, loss_fn, metric_fns, batch_size=1024):
     was_training = model.training
     model.eval()
     try:
-        with no_grad():
+        with no_grad(), model.work_threads():
             for start, stop in batches(n, batch_size):
                 out = model(Tensor(X[start:stop]))
                 value = float(loss_fn(out, y[start:stop]).data)
