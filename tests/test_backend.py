@@ -9,8 +9,10 @@ import ast
 import gc
 import importlib
 import importlib.util
+import os
 import platform
 import re
+import signal
 import sys
 import types
 from pathlib import Path
@@ -569,3 +571,22 @@ def test_conv_networks_train_and_predict_inside_threads_and_others_do_not():
         gn.evaluate(model, X, y, loss="cross_entropy")
         assert seen[-1] == want  # after the two-sample probe forward of its checks
         assert backend.workers() == 1
+
+
+def test_split_checks_its_parts_and_a_forked_child_gets_a_pool_of_its_own():
+    for bad in (0, -2, 1.5, "2", True, None):
+        with pytest.raises(ValueError, match="split: expected parts as a positive int, got"):
+            backend.split(lambda p: p, bad)
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    assert backend.split(lambda p: p, 2) == [0, 1]  # the parent's pool exists now
+    pid = os.fork()
+    if pid == 0:  # the child: its parts must run, not wait on threads that stayed behind
+        signal.signal(signal.SIGALRM, lambda *_: os._exit(3))
+        signal.alarm(20)  # a child stuck waiting fails the test instead of hanging it
+        try:
+            os._exit(0 if backend.split(lambda p: p * 10, 2) == [0, 10] else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

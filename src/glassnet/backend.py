@@ -398,6 +398,16 @@ def threads(n=None):
             functions[1](before)
 
 
+def _forget_pool():
+    """In a forked child: the pool's threads stayed in the parent, so a new pool is made."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _cpus():
     try:
         return len(os.sched_getaffinity(0))
@@ -410,7 +420,9 @@ def split(work, parts):
     calling thread, the others on a pool kept for the process. An exception in a part is
     raised here once all parts have finished."""
     global _pool
-    if parts <= 1:
+    if not isinstance(parts, (int, np.integer)) or isinstance(parts, bool) or parts < 1:
+        raise ValueError(f"split: expected parts as a positive int, got {parts!r}")
+    if parts == 1:
         return [work(0)]
     if _inside is not None and _owner == threading.get_ident():
         _inside.splits += 1
