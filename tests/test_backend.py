@@ -529,6 +529,7 @@ def test_steps_keep_the_threads_only_where_their_ops_split_work(monkeypatch):
     X, y = rng.random((6, 1, 8, 8)), np.array([0, 1] * 3)
     for split_items, want in ((1 << 40, [1, 2, 1, 1]), (0, [1, 2, 2, 2])):  # 1: the probe
         monkeypatch.setattr(conv_ops, "_SPLIT_ITEMS", split_items)
+        monkeypatch.setattr(conv_ops, "_KEEP_ITEMS", 0)  # kept strips are never split
         model = nn.Sequential(nn.Conv2d(1, 2, 3, seed=0), nn.Flatten(), nn.Dense(72, 2, seed=1))
         model.layers[0].register_forward_hook(lambda *_: seen.append(backend.workers()))
         trainer = gn.Trainer(model, "cross_entropy", "sgd", lr=0.1)

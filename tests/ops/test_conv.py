@@ -222,7 +222,7 @@ def test_rows_split_over_threads_give_the_same_values_and_gradients(monkeypatch,
                                                                     w_shape, kwargs,
                                                                     transposed):  # fmt: skip
     """Inside backend.threads(n), each sweep is split by output rows over n threads, each
-    with its own strips (rebuilt chunk by chunk, or kept from the forward): the same outputs
+    with its own strips (kept strips, from the forward, are never split): the same outputs
     and gradients as one thread (float64, to 1e-12, seed 4), with 2 and 3 threads and chunks
     of one and several rows per range."""
     from glassnet import backend

@@ -75,7 +75,8 @@ _KEEP_ITEMS = 2 << 20
 # of its own); a smaller one runs on the calling thread. The block network's 32 -> 32 layers
 # (14.4 M entries at batch 64) split; LeNet-5's (1.3 M and 1.0 M) stay whole: split over two
 # threads, its step took 1.16-1.17x as long as with OpenBLAS's own two (bench_threads.py), and
-# the Trainer gives such a network OpenBLAS's threads back (see Trainer._step).
+# the Trainer gives such a network OpenBLAS's threads back (see Trainer._step). A strip small
+# enough to keep (_KEEP_ITEMS) is below it: kept strips are never split.
 _SPLIT_ITEMS = 4 << 20
 
 
@@ -189,10 +190,7 @@ class _Geometry:
         image = xp.ascontiguousarray(image)  # a user's NCHW input: one transposing copy
         c, n = image.shape[0], image.shape[-1]
         row_bytes = c * self.kernel[1] * self.out[1] * n * image.dtype.itemsize
-        if whole:
-            chunks = [(0, self.out[0]) if rows is None else rows]
-        else:
-            chunks = self.chunks(row_bytes, rows)
+        chunks = [(0, self.out[0])] if whole else self.chunks(row_bytes, rows)
         shape = self.strip_shape(image, chunks[0][1] - chunks[0][0])
         buffer = xp.empty(math.prod(shape), image.dtype)
         height = None
@@ -203,25 +201,14 @@ class _Geometry:
             height = y1 - y0
             yield y0, y1, strip
 
-    def kept(self, image):
-        """The strips of all output rows that a small layer's forward keeps for grad_W: one
-        strip per range of ``ranges()``, each filled on the thread that will use it."""
-        image = xp.ascontiguousarray(image)
-        ranges = self.ranges(image)
-        return split(lambda p: next(self.sweep(image, whole=True, rows=ranges[p])), len(ranges))
-
     def each(self, image, work, chunks=None):
         """work(part, y0, y1, strip) for every chunk of the output rows: the kept ``chunks``
-        (from ``kept``), or else the strips of each of ``ranges()``. Each part (a kept strip,
-        or a range with a strip buffer of its own) runs on a thread of its own inside
-        ``backend.threads``, and no two threads write the same memory: each fills its own
-        strips and writes its own rows."""
-        if chunks is not None:
-            if len(chunks) > 1 and workers() > 1:
-                split(lambda p: work(p, *chunks[p]), len(chunks))
-            else:
-                for p, chunk in enumerate(chunks):
-                    work(p, *chunk)
+        on this thread (part 0), or else the strips of each of ``ranges()``, each range on a
+        thread of its own with a strip buffer of its own (part: the range's index). No two
+        threads write the same memory: each fills its own strips and writes its own rows."""
+        if chunks is not None:  # kept strips are below _SPLIT_ITEMS: never split
+            for chunk in chunks:
+                work(0, *chunk)
             return
         image = xp.ascontiguousarray(image)  # once, not on every thread
         ranges = self.ranges(image)
@@ -467,7 +454,7 @@ class Conv2d(Op):
         self.cols = None
         (c, *_, n), (kh, kw), (ho, wo) = self.image.shape, g.kernel, g.out
         if c * kh * kw * ho * wo * n <= _KEEP_ITEMS:
-            self.cols = g.kept(self.image)  # small: kept for grad_W
+            self.cols = [next(g.sweep(self.image, whole=True))]  # small: kept for grad_W
         return self._net(self.image, w, b, self.cols)
 
     def _net(self, image, w, b, chunks=None):
