@@ -49,7 +49,7 @@ import numpy as np
 __all__ = [
     "xp", "use", "name", "to_host", "to_device", "uniform", "normal",
     "default_dtype", "set_default_dtype", "as_rng", "is_floating", "retain_freed_memory",
-    "blas_threads", "threads", "workers", "split",
+    "blas_threads", "threads", "Threads", "workers", "split",
 ]  # fmt: skip
 
 xp = types.ModuleType("glassnet.backend.xp", "The active array module (see glassnet.backend).")

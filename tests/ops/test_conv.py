@@ -255,6 +255,29 @@ def test_rows_split_over_threads_give_the_same_values_and_gradients(monkeypatch,
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("groups", [1, 2])
+def test_col2im_split_by_channels_over_threads_gives_the_same_image(monkeypatch, groups):
+    """col2im (stride 2's delta propagation, a strided transposed conv's forward) split by
+    each group's channels over 2 and 3 threads equals it on one (float64, seed 6)."""
+    from glassnet import backend
+    from glassnet.ops import conv
+
+    rng = np.random.default_rng(6)
+    g = conv._Geometry((3, 2), (2, 2), (1, 1), ((1, 1), (0, 0)), groups, (9, 8), (5, 4))
+    k, m, n = 6 * 3 * 2, 4, 3  # 6 channels per group, kernel 3x2; 4 filters per group
+    d, wt = rng.standard_normal((groups * m, 5 * 4 * n)), rng.standard_normal((groups, k, m))
+    monkeypatch.setattr(conv, "_SPLIT_ITEMS", 0)
+    parts = []
+    monkeypatch.setattr(conv, "split", lambda work, p: parts.append(p) or backend.split(work, p))
+    images = []
+    for threads in (1, 2, 3):
+        with backend.threads(threads):
+            images.append(g.col2im(d, wt))
+    assert parts == [1, 2, 3] and images[0].shape == (groups * 6, 9, 8, n)
+    for other in images[1:]:
+        np.testing.assert_allclose(other, images[0], rtol=1e-12, atol=1e-12)
+
+
 def test_the_rows_are_split_evenly_and_small_sweeps_stay_on_one_thread(monkeypatch):
     from glassnet import backend
     from glassnet.ops import conv

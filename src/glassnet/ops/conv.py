@@ -128,14 +128,9 @@ class _Geometry:
 
     def ranges(self, image):
         """The output rows as [y0, y1) ranges, one per thread that a sweep of ``image`` is
-        split over (see ``each``): as many as ``backend.workers()`` allows, or one range for
-        a sweep too small to be worth handing over (``_SPLIT_ITEMS``)."""
+        split over (see ``each`` and ``_ranges``)."""
         ho, (kh, kw), wo = self.out[0], self.kernel, self.out[1]
-        parts = min(workers(), ho)
-        if parts > 1 and image.shape[0] * kh * kw * ho * wo * image.shape[-1] < _SPLIT_ITEMS:
-            parts = 1
-        bounds = [ho * p // parts for p in range(parts + 1)]
-        return list(zip(bounds[:-1], bounds[1:]))
+        return _ranges(ho, image.shape[0] * kh * kw * ho * wo * image.shape[-1])
 
     def strip_shape(self, image, rows):
         """The shape of the strip of ``rows`` output rows (see ``sweep``)."""
@@ -271,18 +266,29 @@ class _Geometry:
         """col2im(W^T d) per group, the transposed map for any stride: for d (groups * m,
         Ho * Wo * N) and wt (groups, K, m), each output position's column of W^T d added back
         into its window of a zero image, chunk by chunk; returned without its padding (a view
-        of the padded sum): (C, H, W, N)."""
+        of the padded sum): (C, H, W, N). Inside ``backend.threads`` a large one is split by
+        channels: each thread computes the rows of W^T d of its channels of each group and
+        adds them into those channels only."""
         groups, k, m = wt.shape
         (kh, kw), (ho, wo) = self.kernel, self.out
-        channels, n = groups * k // (kh * kw), d.shape[-1] // (ho * wo)
+        per_group, n = k // (kh * kw), d.shape[-1] // (ho * wo)
         d = d.reshape(groups, m, ho, wo * n)
-        image = xp.zeros((channels, *self.padded, n), d.dtype)
-        for y0, y1 in self.chunks(groups * k * wo * n * d.dtype.itemsize):
-            cols = xp.matmul(wt, d[:, :, y0:y1].reshape(groups, m, -1))
-            cols = cols.reshape(channels, kh, kw, y1 - y0, wo, n)
-            for i, j, window in self.windows(y0, y1):
-                image[window] += cols[:, i, j]
+        image = xp.zeros((groups, per_group, *self.padded, n), d.dtype)
+        chunks = self.chunks(groups * k * wo * n * d.dtype.itemsize)
+        ranges = _ranges(per_group, groups * k * ho * wo * n)  # of each group's channels
+
+        def part(p):
+            c0, c1 = ranges[p]
+            rows, channels = wt[:, c0 * kh * kw : c1 * kh * kw], image[:, c0:c1]  # K: (c, i, j)
+            for y0, y1 in chunks:
+                cols = xp.matmul(rows, d[:, :, y0:y1].reshape(groups, m, -1))
+                cols = cols.reshape(groups, c1 - c0, kh, kw, y1 - y0, wo, n)
+                for i, j, window in self.windows(y0, y1):
+                    channels[(slice(None), *window)] += cols[:, :, i, j]
+
+        split(part, len(ranges))
         ((top, _), (left, _)), (h, w) = self.pads, self.size
+        image = image.reshape(groups * per_group, *self.padded, n)
         return image[:, top : top + h, left : left + w]
 
     def flipped(self):
@@ -388,6 +394,18 @@ def _in_order(parts):
     for part in sorted(parts):
         total = _accumulate(total, parts[part])
     return total
+
+
+def _ranges(n, entries):
+    """[0, n) as contiguous ranges, one per thread that work on a matrix of ``entries``
+    entries (im2col's A, col2im's columns) is split over: as many as ``backend.workers()``
+    allows (at most n), or one where the work is too small to be worth handing over
+    (``_SPLIT_ITEMS``)."""
+    parts = min(workers(), n)
+    if parts > 1 and entries < _SPLIT_ITEMS:
+        parts = 1
+    bounds = [n * p // parts for p in range(parts + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
 
 
 def _accumulate(total, part):
