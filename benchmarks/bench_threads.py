@@ -6,9 +6,9 @@
            split and each product runs on OpenBLAS's two threads (what glassnet did before);
          - glassnet's threads: the 32 -> 32 layers' sweeps split by output rows, OpenBLAS at
            one thread per product (the default).
-(lenet)  the same for LeNet-5, whose layers are below ``conv._SPLIT_ITEMS``: the default (the
-         Trainer gives it OpenBLAS's threads back after its first step) against every sweep
-         split (the threshold at 0).
+(lenet)  the same for LeNet-5, whose sweeps are below ``conv._SPLIT_ITEMS``: the default (the
+         Trainer gives it OpenBLAS's threads back after its first step) against the threshold
+         at 0 (its kept strips are never split; its second layer's col2im is).
 (spin)   ms of one 32 -> 32 3x3 conv2d forward at batch 64 split over two threads, after 0.3 s
          of quiet and right after a two-thread 512 x 512 product, whose OpenBLAS worker then
          spins for about 0.1 s: why the threads are held for a whole step, not for an op.

@@ -73,10 +73,9 @@ _KEEP_ITEMS = 2 << 20
 # A sweep whose im2col A would have at least this many entries is split by output rows over
 # the threads of ``backend.threads`` (each range's strips filled and multiplied on a thread
 # of its own); a smaller one runs on the calling thread. The block network's 32 -> 32 layers
-# (14.4 M entries at batch 64) split; LeNet-5's (1.3 M and 1.0 M) stay whole: split over two
-# threads, its step took 1.16-1.17x as long as with OpenBLAS's own two (bench_threads.py), and
-# the Trainer gives such a network OpenBLAS's threads back (see Trainer._step). A strip small
-# enough to keep (_KEEP_ITEMS) is below it: kept strips are never split.
+# (14.4 M entries at batch 64) split; LeNet-5's (1.3 M and 1.0 M) stay whole, and the Trainer
+# gives such a network OpenBLAS's threads back (see Trainer._step; benchmarks/bench_threads.py
+# times both). A strip small enough to keep (_KEEP_ITEMS) is below it: never split.
 _SPLIT_ITEMS = 4 << 20
 
 
