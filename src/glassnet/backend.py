@@ -294,6 +294,7 @@ _workers = 1  # threads the ops may split their work over, on the thread _owner 
 _owner = None
 _inside = None  # the Threads object of the ``threads`` being run
 _pool = None  # the ThreadPoolExecutor of the threads beyond the calling one
+_pool_size = 0  # its number of threads
 _pool_lock = threading.Lock()
 
 
@@ -400,8 +401,8 @@ def threads(n=None):
 
 def _forget_pool():
     """In a forked child: the pool's threads stayed in the parent, so a new pool is made."""
-    global _pool, _pool_lock
-    _pool, _pool_lock = None, threading.Lock()
+    global _pool, _pool_size, _pool_lock
+    _pool, _pool_size, _pool_lock = None, 0, threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -419,7 +420,7 @@ def split(work, parts):
     """[work(0), ..., work(parts - 1)], each part on a thread of its own: part 0 on the
     calling thread, the others on a pool kept for the process. An exception in a part is
     raised here once all parts have finished."""
-    global _pool
+    global _pool, _pool_size
     if not isinstance(parts, (int, np.integer)) or isinstance(parts, bool) or parts < 1:
         raise ValueError(f"split: expected parts as a positive int, got {parts!r}")
     if parts == 1:
@@ -427,10 +428,11 @@ def split(work, parts):
     if _inside is not None and _owner == threading.get_ident():
         _inside.splits += 1
     with _pool_lock:
-        if _pool is None or _pool._max_workers < parts - 1:
+        if _pool is None or _pool_size < parts - 1:
             if _pool is not None:
                 _pool.shutdown(wait=False)
             _pool = ThreadPoolExecutor(parts - 1, thread_name_prefix="glassnet")
+            _pool_size = parts - 1
     futures = [_pool.submit(work, p) for p in range(1, parts)]
     try:
         first = work(0)
