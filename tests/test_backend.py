@@ -488,6 +488,13 @@ def test_threads_hold_the_blas_at_one_and_give_its_threads_to_the_ops():
                 pass
 
 
+def test_threads_change_nothing_on_a_device_backend(monkeypatch):
+    before = backend.blas_threads()
+    monkeypatch.setattr(backend, "_name", "cupy")  # the kernels are the device's, not ours
+    with backend.threads(2) as inside:
+        assert inside is None and backend.workers() == 1 and backend.blas_threads() == before
+
+
 def test_threads_give_the_blas_back_after_an_error():
     before = backend.blas_threads()
     with pytest.raises(KeyError):

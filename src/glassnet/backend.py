@@ -373,16 +373,19 @@ def threads(n=None):
         n: the number of threads; None: as many as the BLAS uses now, at most the CPUs this
             process may run on (1 where the BLAS cannot be controlled: nothing changes).
     Yields:
-        a ``Threads`` (None inside an outer entry, whose choice is kept, and on a thread other
-        than the main one, where nothing changes).
+        a ``Threads`` (None inside an outer entry, whose choice is kept, on a thread other
+        than the main one, and on a device backend: there nothing changes).
     Results are deterministic for a given n; a weight gradient is summed over the threads'
     parts in a fixed order, so its last bits depend on n.
     """
     global _workers, _owner, _inside
     if n is not None and (not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1):
         raise ValueError(f"threads: expected a positive int or None, got {n!r}")
-    if _owner is not None or threading.current_thread() is not threading.main_thread():
-        yield None  # inside an outer one, or on a thread of the user's own: things stay
+    if (_owner is not None or threading.current_thread() is not threading.main_thread()
+            or _name != "numpy"):  # fmt: skip
+        # inside an outer one, on a thread of the user's own, or on a device (whose kernels
+        # are not the host's to split): things stay as they are
+        yield None
         return
     functions = _blas_functions()
     before = functions[0]() if functions else None
