@@ -66,12 +66,14 @@ class Module:
         self._forward_hooks = {}
         self._buffer_names = ()
 
+    def uses_threads(self):
+        """Whether this module or one inside it ``splits_work``."""
+        return any(m.splits_work for _, m in self.named_modules())
+
     def work_threads(self):
-        """``backend.threads()`` where this module or one inside it ``splits_work``, else a
-        context that changes nothing: what ``Trainer`` and ``predict`` run the module in."""
-        if any(m.splits_work for _, m in self.named_modules()):
-            return threads()
-        return contextlib.nullcontext()
+        """``backend.threads()`` where the module ``uses_threads()``, else a context that
+        changes nothing: what ``predict`` and ``evaluate`` run the module in."""
+        return threads() if self.uses_threads() else contextlib.nullcontext()
 
     def forward(self, *inputs):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must define forward (abstract)")

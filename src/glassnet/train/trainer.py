@@ -183,7 +183,7 @@ class Trainer(TrainingState):
         # a conv network runs its steps inside backend.threads (its ops split their own work):
         # decided here, as a step is too short to walk the modules each time, and per batch
         # shape after its first step (see _step)
-        self._splits = any(m.splits_work for _, m in model.named_modules())
+        self._splits = model.uses_threads()
         self._threaded = {}  # batch shape -> whether its steps split any work
         self._bound_hooks = None
         self._extra = ()  # the progress display fit adds for the duration of a call
