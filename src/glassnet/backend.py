@@ -363,11 +363,12 @@ def threads(n=None):
     Why: on a machine whose cores share no cache, every array that the main thread writes
     while OpenBLAS's other threads have just read it waits on those cores (this project's
     2-core machines take that placement from time to time; a convolution's strips then took
-    3x as long to fill). A convolution split by output rows, each thread filling and
-    multiplying its own strips with a one-thread BLAS, touches no memory another thread
-    touches (the static partition oneDNN uses for PyTorch's convolutions). ``Trainer`` and
-    ``Module.predict`` enter it for models with convolution layers (``Module.splits_work``);
-    other models keep the BLAS's own threads, which are faster for one large product.
+    several times as long to fill). A convolution split by output rows, each thread filling
+    and multiplying its own strips with a one-thread BLAS, touches no memory another thread
+    touches (the static partition oneDNN uses for PyTorch's convolutions). ``Trainer``,
+    ``Module.predict`` and ``evaluate`` enter it for models with convolution layers
+    (``Module.uses_threads``); other models keep the BLAS's own threads, which are faster for
+    one large product. ``benchmarks/bench_threads.py`` compares the two.
 
     Args:
         n: the number of threads; None: as many as the BLAS uses now, at most the CPUs this
