@@ -290,9 +290,8 @@ _BLAS_NAMES = (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_thr
                ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
                ("openblas_get_num_threads", "openblas_set_num_threads"))  # fmt: skip
 _blas = None  # (get, set) of the loaded OpenBLAS; False where none was found
-_workers = 1  # threads the ops may split their work over, on the thread _owner (see ``threads``)
-_owner = None
-_inside = None  # the Threads object of the ``threads`` being run
+_inside = None  # the Threads of the ``threads`` being run (its n: the ops' threads), or None
+_owner = None  # the thread that entered it: the only one whose ops split their work
 _pool = None  # the ThreadPoolExecutor of the threads beyond the calling one
 _pool_size = 0  # its number of threads
 _pool_lock = threading.Lock()
@@ -341,7 +340,7 @@ def blas_threads():
 def workers():
     """The threads an op may split its own work over now: 1, except inside ``threads`` (on
     the thread that entered it)."""
-    return _workers if _owner == threading.get_ident() else 1
+    return _inside.n if _inside is not None and _owner == threading.get_ident() else 1
 
 
 class Threads:
@@ -379,7 +378,7 @@ def threads(n=None):
     Results are deterministic for a given n; a weight gradient is summed over the threads'
     parts in a fixed order, so its last bits depend on n.
     """
-    global _workers, _owner, _inside
+    global _owner, _inside
     if n is not None and (not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1):
         raise ValueError(f"threads: expected a positive int or None, got {n!r}")
     if (_owner is not None or threading.current_thread() is not threading.main_thread()
@@ -394,11 +393,11 @@ def threads(n=None):
         n = 1 if before is None else max(1, min(before, _cpus()))
     if n > 1 and functions:
         functions[1](1)
-    _workers, _owner, _inside = int(n), threading.get_ident(), Threads(int(n))
+    _owner, _inside = threading.get_ident(), Threads(int(n))
     try:
         yield _inside
     finally:
-        _workers, _owner, _inside = 1, None, None
+        _owner, _inside = None, None
         if n > 1 and functions:
             functions[1](before)
 
