@@ -205,3 +205,15 @@ def test_bad_module_settings_are_refused_in_fit(settings, message):
     clf = NeuralNetClassifier(max_iter=1, **settings)  # the constructor only stores them
     with pytest.raises(ValueError, match=f"^NeuralNetClassifier: {message}"):
         clf.fit(_X, _Y)
+
+
+def test_alpha_penalises_the_conv_kernels_too(digits):
+    # random_state 0, 3 epochs of 200 digits: alpha shrinks the kernels as it does the Dense
+    # weights (before, alpha reached Dense layers only and left the kernels as without it)
+    X, y = digits[0][:200], digits[1][:200]
+    norms = {}
+    for alpha in (0.0, 30.0):
+        clf = _cnn_classifier(alpha=alpha, max_iter=3).fit(X, y)
+        norms[alpha] = [float(np.linalg.norm(clf.model_[i].W.data)) for i in (0, 4)]
+    (kernel_0, dense_0), (kernel_a, dense_a) = norms[0.0], norms[30.0]
+    assert kernel_a < 0.8 * kernel_0 and dense_a < 0.8 * dense_0, norms

@@ -164,3 +164,66 @@ def test_selective_delta_marks_by_the_output_error():
     gn.fit(model, X, y, loss="mse", epochs=1, batch_size=None, callbacks=[selective], verbose=0)
     errors = np.abs(model.predict(X) - y).max(axis=1)
     assert selective.marked_counts == [int((errors > 0.3).sum())]
+
+
+class _Bilinear(gn.nn.Module):
+    """A layer of a user's own: y = (x U) . x + c, with a weight U and a bias c."""
+
+    def __init__(self):
+        super().__init__()
+        rng = np.random.default_rng(0)
+        self.U = gn.nn.Parameter(rng.normal(size=(3, 3)))
+        self.c = gn.nn.Parameter(np.zeros(1))
+
+    def forward(self, x):
+        return gn.ops.sum(gn.ops.matmul(x, self.U) * x, axis=1, keepdims=True) + self.c
+
+
+def _names(model, chosen):
+    by_id = {id(p): name.removeprefix("layers.") for name, p in model.named_parameters()}
+    return [by_id[id(p)] for p in chosen]
+
+
+@pytest.mark.parametrize("model, weights, biases", [
+    (lambda: nn.Sequential(nn.Conv2d(1, 2, 3, seed=0), nn.BatchNorm2d(2), nn.ReLU(),
+                           nn.ConvTranspose2d(2, 2, 2, stride=2, seed=1), nn.Flatten(),
+                           nn.Dense(72, 3, seed=2)),
+     ["0.W", "3.W", "5.W"], ["0.b", "3.b", "5.b"]),
+    (lambda: nn.LSTM(3, 4, num_layers=2, peepholes=True, seed=0),
+     ["W_ih_l0", "W_hh_l0", "W_peep_l0", "W_ih_l1", "W_hh_l1", "W_peep_l1"],
+     ["b_ih_l0", "b_hh_l0", "b_ih_l1", "b_hh_l1"]),
+    (lambda: nn.TransformerEncoderLayer(8, 2, 16, seed=0),
+     ["self_attn.in_W", "self_attn.out_proj.W", "linear1.W", "linear2.W"],
+     ["self_attn.in_b", "self_attn.out_proj.b", "linear1.b", "linear2.b"]),  # not the norms'
+    (lambda: nn.Sequential(nn.Embedding(5, 3, seed=0), nn.LayerNorm((2, 3)), nn.Conv1d(2, 2, 1)),
+     ["0.W", "2.W"], ["2.b"]),  # a 2-D LayerNorm gamma is no weight
+    (lambda: nn.Sequential(_Bilinear(), nn.Dense(1, 1, seed=0)), ["0.U", "1.W"], ["0.c", "1.b"]),
+])  # fmt: skip
+def test_every_layer_says_which_of_its_parameters_are_weights(model, weights, biases):
+    model = model()
+    assert _names(model, penalized_weights(model)) == weights
+    assert _names(model, penalized_weights(model, include_biases=True)) == weights + biases
+
+
+def test_a_tied_weight_is_penalised_once():
+    first = nn.Dense(3, 3, seed=0, dtype=np.float64)
+    model = nn.Sequential(first, first)
+    assert penalized_weights(model) == [first.W]
+
+
+def test_the_penalty_reaches_conv_kernels_and_spares_batch_norm():
+    # float64, seed 0: the penalised gradient is the plain one plus l2 W + l1 sign(W) exactly
+    # on the kernels and the Dense matrix, and the plain one on biases, gamma and beta
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(6, 1, 5, 5)), rng.integers(0, 3, 6)
+    f64 = np.float64
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, seed=0, dtype=f64), nn.BatchNorm2d(2, dtype=f64),
+                          nn.ReLU(), nn.Conv2d(2, 2, 1, seed=1, dtype=f64), nn.Flatten(),
+                          nn.Dense(18, 3, seed=2, dtype=f64))  # fmt: skip
+    base = _grads(model, gn.nn.loss.get("cross_entropy"), X, y)
+    penalized = _grads(model, WeightPenalty("cross_entropy", model, l2=0.3, l1=0.05), X, y)
+    weights = {"0.W", "3.W", "5.W"}
+    for (name, p), g0, g in zip(model.named_parameters(), base, penalized):
+        penalised = name.removeprefix("layers.") in weights
+        expected = g0 + 0.3 * p.data + 0.05 * np.sign(p.data) if penalised else g0
+        np.testing.assert_allclose(g, expected, rtol=1e-12, atol=1e-15, err_msg=name)

@@ -431,7 +431,8 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
             fresh copy, rebuilt from its architecture (glassnet's describe/build, so its
             classes must be registered) with new weights drawn from random_state; ``module``
             itself is never trained, and scikit-learn's clone copies it. alpha penalises the
-            Dense layers' weights only.
+            weights of all its layers (kernels and weight matrices; ``Module.own_weights``),
+            not the biases nor batch norm's gamma and beta.
         input_shape: with module, the shape of one sample as the module takes it, e.g.
             (1, 28, 28): the rows of X (samples, 784) go in as (samples, 1, 28, 28); its product
             must be the number of features. None: the rows as they are.

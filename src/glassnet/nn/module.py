@@ -118,6 +118,20 @@ class Module:
         """All parameters, in assignment order."""
         return [p for _, p in self.named_parameters()]
 
+    def own_weights(self):
+        """This module's own weights, not those of the modules inside it: what a weight
+        penalty acts on (``train.WeightPenalty``, the estimators' ``alpha``). A weight is a
+        parameter the input is multiplied by: by default each parameter of two or more axes
+        (the W of Dense, the convolutions and Embedding, the recurrent layers' W_ih, W_hh and
+        peepholes, attention's in_W, and those of a Module subclass of the user's own). The
+        normalisations override it: their gamma and beta are no weights."""
+        return [v for _, v in self._named_members() if isinstance(v, Parameter) and v.ndim >= 2]
+
+    def own_biases(self):
+        """This module's own biases: by default each parameter of fewer than two axes (see
+        ``own_weights``)."""
+        return [v for _, v in self._named_members() if isinstance(v, Parameter) and v.ndim < 2]
+
     def named_buffers(self, prefix=""):
         """(dotted name, array) for every buffer."""
         for name, module in self.named_modules(prefix):

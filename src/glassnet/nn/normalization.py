@@ -11,6 +11,12 @@ from .module import Module, Parameter, register
 __all__ = ["BatchNorm", "BatchNorm2d", "LayerNorm"]
 
 
+def _no_weights(self):
+    """A normalisation's gamma and beta scale and shift each feature after it is normalised:
+    they are neither weights nor biases to a weight penalty (see ``Module.own_weights``)."""
+    return []
+
+
 @register
 class BatchNorm(Module):
     """Batch normalisation of each feature: y = gamma * (x - mu) / sqrt(var + eps) + beta.
@@ -34,6 +40,8 @@ class BatchNorm(Module):
     Reference: Ioffe & Szegedy, "Batch normalization", ICML 2015, Algorithm 1 (training) and
         Algorithm 2 (inference with population statistics).
     """
+
+    own_weights = own_biases = _no_weights
 
     def __init__(self, num_features, *, momentum=0.1, eps=1e-5, dtype=None):
         super().__init__()
@@ -122,6 +130,8 @@ class LayerNorm(Module):
     Shapes: (..., *normalized_shape) -> the same shape.
     Reference: Ba, Kiros & Hinton, "Layer normalization", arXiv:1607.06450 (2016).
     """
+
+    own_weights = own_biases = _no_weights
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, *,
                  dtype=None):  # fmt: skip

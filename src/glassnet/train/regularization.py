@@ -5,9 +5,11 @@ The penalty is part of the loss, so backpropagation differentiates it with every
     L2 (Tikhonov):  E + lambda/2 * sum W^2    gradient step: W := W + dW - eta lambda W
     L1:             E + lambda * sum |W|      gradient step: W := W + dW - eta lambda sign(W)
 
-(the first is the lectures' update, deck 000). By default only the weight matrices W of the
-Dense layers are penalised, not the biases; ``exclude_linear_output=True`` also spares the
-weights of a linear output layer, as deck 000 advises for regression outputs.
+(the first is the lectures' update, deck 000). By default only the weights are penalised:
+the weight matrices and kernels of every layer (Dense, the convolutions, the recurrent and
+attention layers, embeddings; ``Module.own_weights``), not the biases and not the scale and
+shift of a normalisation; ``exclude_linear_output=True`` also spares the weights of a linear
+output layer, as deck 000 advises for regression outputs.
 
 How it relates to glassnet's other decays:
 - ``optimizer weight_decay`` (torch's convention) adds weight_decay * w to the gradient of
@@ -35,14 +37,24 @@ __all__ = ["penalized_weights", "WeightPenalty", "WeightNoise"]
 
 
 def penalized_weights(model, include_biases=False, exclude_linear_output=False):
-    """The Parameters a weight penalty acts on: every Dense layer's W (and b if asked)."""
-    dense = [m for _, m in model.named_modules() if isinstance(m, Dense)]
-    if exclude_linear_output and dense and dense[-1].activation is None:
-        dense = dense[:-1]
-    chosen = [layer.W for layer in dense]
+    """The Parameters a weight penalty acts on: every layer's weights (``Module.own_weights``:
+    the kernels of the convolutions, the weight matrices of Dense, the recurrent and attention
+    layers, embedding tables; not a normalisation's gamma and beta), then, if asked, their
+    biases (``own_biases``). Each once, in the order of ``named_modules``, a tied weight too.
+    ``exclude_linear_output`` leaves out the last Dense layer when it has no activation."""
+    spared = None
+    if exclude_linear_output:
+        dense = [m for _, m in model.named_modules() if isinstance(m, Dense)]
+        if dense and dense[-1].activation is None:
+            spared = dense[-1]
+    layers = [m for _, m in model.named_modules() if m is not spared]
+    chosen = [w for layer in layers for w in layer.own_weights()]
     if include_biases:
-        chosen += [layer.b for layer in dense if layer.b is not None]
-    return chosen
+        chosen += [b for layer in layers for b in layer.own_biases()]
+    once = {}  # by identity: a weight two layers share is penalised once
+    for p in chosen:
+        once.setdefault(id(p), p)
+    return list(once.values())
 
 
 class WeightPenalty:
