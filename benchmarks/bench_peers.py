@@ -18,7 +18,9 @@ a ratio is the ratio of the medians (the min-max of the per-round ratios is show
 Ends with a table of the targets of issue 15: measured, target, pass or fail. The load
 average is printed at the start and the end: with other work on the 2 cores, the 2-thread
 PyTorch and OpenBLAS runs slow down far more than single-threaded Python does (their threads
-wait for each other), so ratios taken under a load above 2 are not measurements.
+wait for each other), so ratios taken under a load above 2 are not measurements. The end
+line also gives the share of the CPU time the hypervisor took from this virtual machine
+during the run ("steal"), which the load average does not show.
 Run:  python benchmarks/bench_peers.py            (about 2 minutes on 2 quiet cores)
       python benchmarks/bench_peers.py --only chain --repeats 31
 (needs torch==2.13.0, scikit-learn and threadpoolctl; reads ../shared/data/mnist.npz).
@@ -51,8 +53,36 @@ def blas_report():
         print(f"  {var}={os.environ.get(var, '(unset)')}")
 
 
+_first_cpu_times = None  # (total, stolen) at the first load_average() of the run
+
+
+def cpu_times():
+    """(all, stolen): the CPU time of all CPUs so far, and the part of it the hypervisor gave
+    to other machines ("steal", /proc/stat, in clock ticks); None where there is no
+    /proc/stat (not Linux)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()  # cpu user nice system idle iowait irq softirq steal
+    except OSError:
+        return None
+    ticks = [int(v) for v in fields[1:9]]
+    return sum(ticks), ticks[7]
+
+
 def load_average():
-    return "load average (1, 5, 15 min) " + ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    """The load average, and from the second call on the share of the CPU time that the
+    hypervisor took since the first call: time stolen from this virtual machine slows every
+    side of a comparison, but not by the same factor (a side whose two threads wait for each
+    other loses the most)."""
+    global _first_cpu_times
+    text = "load average (1, 5, 15 min) " + ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    now = cpu_times()
+    if now is not None and _first_cpu_times is None:
+        _first_cpu_times = now
+    elif now is not None and now[0] > _first_cpu_times[0]:
+        stolen = (now[1] - _first_cpu_times[1]) / (now[0] - _first_cpu_times[0])
+        text += f"; {100 * stolen:.1f}% of the CPU time stolen by the hypervisor since the start"
+    return text
 
 
 def interleaved(cases, repeats, warmup=True):
