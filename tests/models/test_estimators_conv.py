@@ -217,3 +217,15 @@ def test_alpha_penalises_the_conv_kernels_too(digits):
         norms[alpha] = [float(np.linalg.norm(clf.model_[i].W.data)) for i in (0, 4)]
     (kernel_0, dense_0), (kernel_a, dense_a) = norms[0.0], norms[30.0]
     assert kernel_a < 0.8 * kernel_0 and dense_a < 0.8 * dense_0, norms
+
+
+def test_alpha_with_a_module_that_has_no_weights_adds_nothing():
+    # batch norm alone (no weights to penalise): alpha > 0 used to fail on a missing penalty
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 2))
+    y = (X[:, 0] > X[:, 1]).astype(int)
+    module = nn.Sequential(nn.Flatten(), nn.BatchNorm(2))
+    losses = [NeuralNetClassifier(module=module, input_shape=(1, 2, 1), alpha=alpha, max_iter=3,
+                                  random_state=0).fit(X, y).loss_curve_
+              for alpha in (0.0, 1.0)]  # fmt: skip
+    assert losses[0] == losses[1] and len(losses[0]) == 3

@@ -65,7 +65,8 @@ class L2Alpha(WeightPenalty):
 
     def __call__(self, output, target):
         value = self.base(output, target)
-        return value if not self.l2 else value + self.penalty() * (1.0 / len(output))
+        penalty = self.penalty() if self.l2 else None  # None too for a module without weights
+        return value if penalty is None else value + penalty * (1.0 / len(output))
 
     def __repr__(self):
         return f"L2Alpha({self.base!r}, alpha={self.l2})"
