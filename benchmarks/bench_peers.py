@@ -53,7 +53,8 @@ def blas_report():
         print(f"  {var}={os.environ.get(var, '(unset)')}")
 
 
-_first_cpu_times = None  # (total, stolen) at the first load_average() of the run
+def load_average():
+    return "load average (1, 5, 15 min) " + ", ".join(f"{v:.1f}" for v in os.getloadavg())
 
 
 def cpu_times():
@@ -69,20 +70,18 @@ def cpu_times():
     return sum(ticks), ticks[7]
 
 
-def load_average():
-    """The load average, and from the second call on the share of the CPU time that the
-    hypervisor took since the first call: time stolen from this virtual machine slows every
-    side of a comparison, but not by the same factor (a side whose two threads wait for each
-    other loses the most)."""
-    global _first_cpu_times
-    text = "load average (1, 5, 15 min) " + ", ".join(f"{v:.1f}" for v in os.getloadavg())
+_START_TIMES = cpu_times()  # when the benchmark's module was imported: the run's start
+
+
+def stolen():
+    """"; the hypervisor took x% of the CPU time during the run": the time stolen from this
+    virtual machine slows every side of a comparison, but not by the same factor (a side whose
+    two threads wait for each other loses the most); "" where it cannot be told."""
     now = cpu_times()
-    if now is not None and _first_cpu_times is None:
-        _first_cpu_times = now
-    elif now is not None and now[0] > _first_cpu_times[0]:
-        stolen = (now[1] - _first_cpu_times[1]) / (now[0] - _first_cpu_times[0])
-        text += f"; {100 * stolen:.1f}% of the CPU time stolen by the hypervisor since the start"
-    return text
+    if now is None or _START_TIMES is None or now[0] <= _START_TIMES[0]:
+        return ""
+    share = (now[1] - _START_TIMES[1]) / (now[0] - _START_TIMES[0])
+    return f"; the hypervisor took {100 * share:.1f}% of the CPU time during the run"
 
 
 def interleaved(cases, repeats, warmup=True):
@@ -397,7 +396,7 @@ def main(argv=None):
         if "chain" in parts:
             results["chain"] = tanh_chain(args.iterations, repeats["chain"])
     summary(results)
-    print(f"\n({time.perf_counter() - start:.0f} s; {load_average()} at the end)")
+    print(f"\n({time.perf_counter() - start:.0f} s; {load_average()} at the end{stolen()})")
 
 
 if __name__ == "__main__":
