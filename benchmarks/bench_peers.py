@@ -23,6 +23,8 @@ line also gives the share of the CPU time the hypervisor took from this virtual 
 during the run ("steal"), which the load average does not show.
 Run:  python benchmarks/bench_peers.py            (about 2 minutes on 2 quiet cores)
       python benchmarks/bench_peers.py --only chain --repeats 31
+      python benchmarks/bench_peers.py --only mnist --threads 1 --repeats 8   (one thread on
+      every side: the rounds spread less; the targets are set for 2)
 (needs torch==2.13.0, scikit-learn and threadpoolctl; reads ../shared/data/mnist.npz).
 It never changes OPENBLAS_* settings.
 """
@@ -342,8 +344,10 @@ TARGETS = [  # key, what, target text, passes(measured)
 ]
 
 
-def summary(results):
+def summary(results, threads=THREADS):
     print("\nsummary (medians of interleaved rounds; the machine's load moves them)")
+    if threads != THREADS:
+        print(f"  (with {threads} thread{'s' * (threads > 1)}: the targets are set for {THREADS})")
     print(f"  {'':<44} {'measured':>8}  {'target':<13} result")
     for key, what, target, passes in TARGETS:
         if key in results:
@@ -365,7 +369,12 @@ def main(argv=None):
     parser.add_argument(
         "--iterations", type=int, default=200, help="chain forward+backwards per round"
     )
+    parser.add_argument("--threads", type=int, default=THREADS,
+                        help=f"BLAS and torch threads (default {THREADS}, the targets' setting; "
+                             "1 takes the threads' noise out of a comparison)")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error(f"expected --threads of at least 1, got {args.threads}")
 
     import sklearn
     import threadpoolctl
@@ -375,16 +384,16 @@ def main(argv=None):
     import glassnet
 
     sys.path.insert(0, str(HERE))  # numpy_mlp and mnist_recipe, when imported from elsewhere
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(args.threads)
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, torch {torch.__version__}, "
           f"scikit-learn {sklearn.__version__}, threadpoolctl {threadpoolctl.__version__}, "
-          f"glassnet {glassnet.__version__}; threads {THREADS} (BLAS and torch), float32")  # fmt: skip
+          f"glassnet {glassnet.__version__}; threads {args.threads} (BLAS and torch), float32")  # fmt: skip
     parts = PARTS if args.only is None else (args.only,)
     repeats = {part: args.repeats or REPEATS[part] for part in parts}
     print(f"{load_average()} at the start (2 cores: above 2, other work competes for them)")
     results = {}
     start = time.perf_counter()
-    with threadpool_limits(limits=THREADS):
+    with threadpool_limits(limits=args.threads):
         print("BLAS in use:")
         blas_report()
         if "small" in parts:
@@ -395,7 +404,7 @@ def main(argv=None):
             results["mnist_numpy"], results["mnist_torch"] = mnist_epoch(repeats["mnist"])
         if "chain" in parts:
             results["chain"] = tanh_chain(args.iterations, repeats["chain"])
-    summary(results)
+    summary(results, args.threads)
     print(f"\n({time.perf_counter() - start:.0f} s; {load_average()} at the end{stolen()})")
 
 
