@@ -157,3 +157,22 @@ def test_summary_names_the_layer_a_shape_cannot_pass():
         model.summary((4,), print_fn=lambda line: None)
     with pytest.raises(ValueError, match="input_shape as a tuple of positive ints"):
         model.summary((0, 4))
+
+
+@pytest.mark.parametrize("second, message", [
+    (nn.Conv2d(2, 3, 5), r"Conv2d\(2, 3, kernel_size=5, stride=1\): conv2d: expected a padded "
+                         r"input at least as large as the dilated kernel \(5, 5\), got padded "
+                         r"input size \(3, 3\)"),
+    (nn.MaxPool2d(4), r"MaxPool2d\(kernel_size=4, stride=4\): max_pool2d: expected kernel_size "
+                      r"\(4, 4\) no larger than the padded input \(3, 3\)"),
+    (nn.ConvTranspose2d(2, 2, 3, padding=4), r"ConvTranspose2d\(2, 2, .*\): conv_transpose2d: "
+                                              r"expected a positive output size"),
+])  # fmt: skip
+def test_an_image_too_small_for_a_later_layer_names_that_layer(second, message):
+    # the op finds that its window does not fit; the layer adds its own name, so that summary,
+    # predict and fit say which of the network's layers it was
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, seed=0), second)
+    for run in (lambda: model.summary((1, 5, 5), print_fn=lambda line: None),
+                lambda: model.predict(np.zeros((2, 1, 5, 5), np.float32))):  # fmt: skip
+        with pytest.raises(ShapeError, match=message):
+            run()

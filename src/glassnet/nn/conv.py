@@ -31,6 +31,15 @@ __all__ = [
 ]
 
 
+def _applied(layer, op, *args):
+    """op(*args) for ``layer``: a ShapeError the op raises (an input too small for the kernel,
+    say) names the layer, so that fit, predict and summary say which one failed."""
+    try:
+        return op(*args)
+    except ShapeError as error:
+        raise ShapeError(f"{layer!r}: {error}") from None
+
+
 def _positive(who, name, value):
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{who}: expected {name} to be a positive int, got {value!r}")
@@ -182,7 +191,8 @@ class Conv2d(_ConvNd):
 
     def forward(self, x):
         self._check(x)
-        return ops.conv2d(x, self.W, self.b, self.stride, self.padding, self.dilation, self.groups)
+        return _applied(self, ops.conv2d, x, self.W, self.b, self.stride, self.padding,
+                        self.dilation, self.groups)  # fmt: skip
 
 
 @register
@@ -196,9 +206,8 @@ class Conv1d(_ConvNd):
 
     def forward(self, x):
         self._check(x)
-        return ops.conv1d(
-            x, self.W, self.b, self.stride[0], _plain1(self.padding), self.dilation[0], self.groups
-        )
+        return _applied(self, ops.conv1d, x, self.W, self.b, self.stride[0],
+                        _plain1(self.padding), self.dilation[0], self.groups)  # fmt: skip
 
 
 def _plain1(padding):
@@ -235,16 +244,8 @@ class ConvTranspose2d(_ConvNd):
 
     def forward(self, x):
         self._check(x)
-        return ops.conv_transpose2d(
-            x,
-            self.W,
-            self.b,
-            self.stride,
-            self.padding,
-            self.output_padding,
-            self.groups,
-            self.dilation,
-        )
+        return _applied(self, ops.conv_transpose2d, x, self.W, self.b, self.stride, self.padding,
+                        self.output_padding, self.groups, self.dilation)  # fmt: skip
 
 
 # -- pooling and reshaping ------------------------------------------------------------------------
@@ -278,12 +279,9 @@ class _Pool(Module):
     def forward(self, x):
         self._check(x)
         one = self.n == 1
-        return self.op(
-            x,
-            self.kernel_size[0] if one else self.kernel_size,
-            self.stride[0] if one else self.stride,
-            self.padding[0] if one else self.padding,
-        )
+        return _applied(self, self.op, x, self.kernel_size[0] if one else self.kernel_size,
+                        self.stride[0] if one else self.stride,
+                        self.padding[0] if one else self.padding)  # fmt: skip
 
     def config(self):
         return {
