@@ -98,5 +98,32 @@ def test_bad_arguments_say_expected_and_got(rng):
         ops.elman(x, h0, w_ih, w_hh, mask=np.ones((3, 7)))
     with pytest.raises(ValueError, match="expected a mask of 0s and 1s"):
         ops.elman(x, h0, w_ih, w_hh, mask=np.full((7, 3), 0.5))
-    with pytest.raises(TypeError, match="one floating dtype, got"):
-        ops.elman(x, h0, gn.tensor(w_ih.data.astype(np.float32)), w_hh)
+    with pytest.raises(TypeError, match=r"elman: expected floating weights or inputs, got dtypes"):
+        ops.elman(*[gn.from_numpy(a.data.astype(np.int64)) for a in (x, h0, w_ih, w_hh)])
+
+
+@pytest.mark.parametrize("name, gates", [("elman", 1), ("lstm", 4), ("gru", 3)])
+def test_mixed_dtypes_meet_in_the_common_one(name, gates):
+    # seed 0: a float64 sequence through float32 weights runs in float64, as linear does; each
+    # weight's gradient comes back in float32, the float64 one of the same weights rounded
+    rng = np.random.default_rng(0)
+    steps, n, features, hidden = 5, 3, 2, 4
+    x = rng.normal(size=(steps, n, features))
+    weights = [rng.normal(size=(gates * hidden, features)).astype(np.float32) * 0.5,
+               rng.normal(size=(gates * hidden, hidden)).astype(np.float32) * 0.5]  # fmt: skip
+    mask = np.ones((steps, n))
+    mask[3:, 0] = 0
+    results = []
+    for dtype in (np.float32, np.float64):
+        ws = [gn.tensor(w.astype(dtype), requires_grad=True) for w in weights]
+        states = [None, None] if name == "lstm" else [None]
+        y = getattr(ops, name)(gn.tensor(x), *states, *ws, mask=mask)
+        y = y[0] if isinstance(y, tuple) else y
+        (y * y).sum().backward()
+        results.append((y, ws))
+    (y32, w32), (y64, w64) = results
+    assert y32.dtype == np.float64
+    np.testing.assert_array_equal(y32.data, y64.data)
+    for a, b in zip(w32, w64):
+        assert a.grad.dtype == np.float32
+        np.testing.assert_array_equal(a.grad, b.grad.astype(np.float32))

@@ -11,10 +11,10 @@ from ..errors import ShapeError
 from ._util import add_tangents, as_tensor
 from .recurrent import (
     _check_observer,
+    _common_float,
     _gated_inputs,
     _norm,
     _norms,
-    _one_float_dtype,
     _report,
     _report_forward,
 )
@@ -397,7 +397,7 @@ def lstm(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None, mask=None, peepholes=None,
             raise ShapeError(f"lstm: expected peepholes of shape (3, {hidden}) (w_ci, w_cf, "
                              f"w_co), got {peepholes.shape}")  # fmt: skip
         inputs.insert(5, peepholes)  # the op's inputs: x, h0, c0, W_ih, W_hh[, p][, b_ih, b_hh]
-    _one_float_dtype("lstm", inputs)
+    inputs, mask = _common_float("lstm", inputs, mask)
     _check_observer("lstm", observe)
     out = LSTM.apply(*inputs, bias=b_ih is not None, peepholes=peepholes is not None, mask=mask,
                      observe=observe)  # fmt: skip
@@ -426,6 +426,6 @@ def gru(x, h0, W_ih, W_hh, b_ih=None, b_hh=None, mask=None, *, observe=None):
         >>> h = gru(x, None, W_ih, W_hh, b_ih, b_hh)   # x (T, N, in) -> h (T, N, H)
     """
     inputs, _, mask = _gated_inputs("gru", 3, x, (("h0", h0),), W_ih, W_hh, b_ih, b_hh, mask)
-    _one_float_dtype("gru", inputs)
+    inputs, mask = _common_float("gru", inputs, mask)
     _check_observer("gru", observe)
     return GRU.apply(*inputs, mask=mask, observe=observe)

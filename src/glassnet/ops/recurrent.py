@@ -7,7 +7,8 @@ Arrays are time-major inside, x (T, N, input): a time step x[t] is one contiguou
 block. The input projections of all steps are one matrix product; only the recurrent part
 h_{t-1} W_hh^T is a product per step. Backpropagation through time is one backward pass over
 t, after which the weight gradients are one product each over all steps: O(T) work and
-memory, and no graph node per step.
+memory, and no graph node per step. Operands of different float dtypes meet in their common
+one, as ``linear``'s do (a float64 sequence through float32 weights runs in float64).
 
 Looking inside (``observe``): each op takes an optional callable ``observe(event, values)``,
 called at the end of its forward with event "forward" and values {"h": the states h_1 .. h_T
@@ -20,10 +21,12 @@ The arrays are the op's own (read them, do not keep or change them); observing a
 node, and without ``observe`` nothing is computed.
 """
 
+import functools
+
 from ..autodiff import Op, Tensor
 from ..backend import xp
 from ..errors import ShapeError
-from ._util import add_tangents, as_tensor
+from ._util import add_tangents, as_tensor, cast
 
 __all__ = ["elman"]
 
@@ -173,7 +176,7 @@ def elman(x, h0, W_ih, W_hh, b_ih=None, b_hh=None, nonlinearity="tanh", mask=Non
         raise ValueError(f"elman: expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
     inputs, _, mask = _gated_inputs("elman", 1, x, (("h0", h0),), W_ih, W_hh, b_ih, b_hh,
                                     mask)  # fmt: skip
-    _one_float_dtype("elman", inputs)
+    inputs, mask = _common_float("elman", inputs, mask)
     _check_observer("elman", observe)
     return Elman.apply(*inputs, nonlinearity=nonlinearity, mask=mask, observe=observe)
 
@@ -254,8 +257,14 @@ def _check_observer(name, observe):
                         f"{type(observe).__name__}")  # fmt: skip
 
 
-def _one_float_dtype(name, inputs):
-    dtypes = {t.data.dtype for t in inputs}
-    if len(dtypes) > 1 or dtypes.pop().kind != "f":
-        raise TypeError(f"{name}: expected inputs, states, weights and biases of one floating "
-                        f"dtype, got {[str(t.data.dtype) for t in inputs]}")  # fmt: skip
+def _common_float(name, inputs, mask):
+    """(inputs, mask) in the inputs' common dtype, by torch's rule as ``linear``'s operands:
+    float32 meets float64 in float64, an integer sequence takes the weights' float dtype. Each
+    input of another dtype is cast (its gradient flows back in its own dtype); the mask too."""
+    floats = [t.data.dtype for t in inputs if t.data.dtype.kind == "f"]
+    if not floats:
+        raise TypeError(f"{name}: expected floating weights or inputs, got dtypes "
+                        f"{[str(t.data.dtype) for t in inputs]}")  # fmt: skip
+    dtype = functools.reduce(xp.promote_types, floats)
+    inputs = [cast(t, dtype) for t in inputs]
+    return inputs, None if mask is None else mask.astype(dtype, copy=False)
