@@ -513,3 +513,14 @@ def test_a_save_removes_the_temporary_files_an_interrupted_save_left(tmp_path):
     (tmp_path / ".m.npz.x8k2m1q9.tmp").write_bytes(b"PK\x03\x04 a save killed halfway")
     glassnet.save(_mixed_model(), tmp_path / "m.npz")
     assert os.listdir(tmp_path) == ["m.npz"]
+
+
+def test_a_path_save_cannot_write_names_save(tmp_path):
+    model = glassnet.nn.Sequential(glassnet.nn.Dense(2, 1, seed=0))
+    with pytest.raises(FileNotFoundError, match=r"save: expected a file in an existing folder, "
+                                                r"got .* \(no folder .*missing\)"):  # fmt: skip
+        glassnet.save(model, tmp_path / "missing" / "m.npz")
+    with pytest.raises(IsADirectoryError, match="save: expected a file to write, got the folder"):
+        glassnet.save(model, tmp_path)
+    with pytest.raises(TypeError, match="save: expected a file path, got 3"):
+        glassnet.save(model, 3)

@@ -309,9 +309,11 @@ def test_a_truncated_checkpoint_is_a_file_format_error(tmp_path):
 
 def test_bad_paths_get_clear_errors(tmp_path):
     trainer = Trainer(_net(0), "mse", seed=0)
-    with pytest.raises(IsADirectoryError, match="expected a file to write, got the folder"):
+    with pytest.raises(IsADirectoryError,
+                       match="save_checkpoint: expected a file to write, got the folder"):
         save_checkpoint(trainer, tmp_path)
-    with pytest.raises(FileNotFoundError, match="expected a file in an existing folder"):
+    with pytest.raises(FileNotFoundError,
+                       match="save_checkpoint: expected a file in an existing folder"):
         save_checkpoint(trainer, tmp_path / "missing" / "c.npz")
     with pytest.raises(
         FileNotFoundError, match="ModelCheckpoint: expected a path in an existing folder"

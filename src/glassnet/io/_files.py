@@ -41,11 +41,12 @@ _UNREADABLE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, Re
 # -- writing ---------------------------------------------------------------------------------
 
 
-def write_npz_atomic(path, arrays, *, meta=None, meta_key=META_KEY):
+def write_npz_atomic(path, arrays, *, meta=None, meta_key=META_KEY, who="write_npz_atomic"):
     """Write ``arrays`` (and ``meta`` as JSON) to the npz file ``path``, atomically.
 
     Signature: ``write_npz_atomic(path, arrays: dict[str, ndarray], *, meta: dict | None = None,
-    meta_key: str = "__glassnet__") -> None``.
+    meta_key: str = "__glassnet__", who: str = "write_npz_atomic") -> None``; ``who`` (the
+    public function that writes, e.g. "save") begins each error message.
 
     The members are stored uncompressed, one ``NAME.npy`` per array, plus ``meta_key`` (the
     JSON text of ``meta`` as uint8) unless ``meta`` is None; ``np.load`` reads the file too.
@@ -61,16 +62,16 @@ def write_npz_atomic(path, arrays, *, meta=None, meta_key=META_KEY):
         OSError: the folder is not writable (the old file, if any, stays as it was).
     """
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"write_npz_atomic: expected a file path, got {path!r}")
+        raise TypeError(f"{who}: expected a file path, got {path!r}")
     path = Path(path)
     if path.is_dir():
-        raise IsADirectoryError(f"expected a file to write, got the folder {path}")
+        raise IsADirectoryError(f"{who}: expected a file to write, got the folder {path}")
     if not path.parent.is_dir():
-        raise FileNotFoundError(f"expected a file in an existing folder, got {path} "
+        raise FileNotFoundError(f"{who}: expected a file in an existing folder, got {path} "
                                 f"(no folder {path.parent})")  # fmt: skip
     entries = {name: np.asarray(value) for name, value in arrays.items()}
     if meta_key in entries:
-        raise ValueError(f"write_npz_atomic: expected array names other than {meta_key!r}, "
+        raise ValueError(f"{who}: expected array names other than {meta_key!r}, "
                          f"which holds the JSON entry, got one named so for {path}")  # fmt: skip
     if meta is not None:
         text = json.dumps(meta).encode("utf-8")

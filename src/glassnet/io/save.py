@@ -125,7 +125,7 @@ def save(model, path, history=None, *, info=None):
             raise TypeError(f"save: expected info as a dict of JSON values, {error}") from None
         meta["info"] = info
     arrays = {name: to_host(value) for name, value in model.state_dict().items()}  # device -> file
-    write_npz_atomic(path, arrays, meta=meta, meta_key=META_KEY)
+    write_npz_atomic(path, arrays, meta=meta, meta_key=META_KEY, who="save")
 
 
 def _open(path):

@@ -166,7 +166,7 @@ def save_checkpoint(trainer, path):
             for i, cb in enumerate(stateful(trainer.callbacks))
         ],
     }
-    write_npz_atomic(path, arrays, meta=meta)
+    write_npz_atomic(path, arrays, meta=meta, who="save_checkpoint")
 
 
 # -- reading ---------------------------------------------------------------------------------
