@@ -29,16 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_peers import (  # noqa: E402
-    THREADS,
-    blas_report,
-    interleaved,
-    load_average,
-    median,
-    ratio,
-    ratio_line,
-    stolen,
-)
+from bench_peers import THREADS, blas_report, interleaved, load_average, median, ratio, ratio_line  # noqa: E402
 
 
 def _batch(seed=0, n=64, channels=1, size=28):
@@ -233,7 +224,7 @@ def main():
     block_solo = solo("block", max(args.steps // 4, 3), args.repeats)
     mem = memory(args.steps)
     print(f"\nsummary: lenet {lenet[0]:.2f}x (alone {lenet_solo:.2f}x), block {block[0]:.2f}x "
-          f"(alone {block_solo:.2f}x), memory {mem:.2f}x torch ({load_average()} at the end{stolen()})")
+          f"(alone {block_solo:.2f}x), memory {mem:.2f}x torch ({load_average(end=True)})")
 
 
 if __name__ == "__main__":

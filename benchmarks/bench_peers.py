@@ -55,8 +55,11 @@ def blas_report():
         print(f"  {var}={os.environ.get(var, '(unset)')}")
 
 
-def load_average():
-    return "load average (1, 5, 15 min) " + ", ".join(f"{v:.1f}" for v in os.getloadavg())
+def load_average(end=False):
+    """The load average now; with ``end``, "... at the end" and the share of the CPU time the
+    hypervisor took during the run (``stolen``)."""
+    text = "load average (1, 5, 15 min) " + ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    return f"{text} at the end{stolen()}" if end else text
 
 
 def cpu_times():
@@ -405,7 +408,7 @@ def main(argv=None):
         if "chain" in parts:
             results["chain"] = tanh_chain(args.iterations, repeats["chain"])
     summary(results, args.threads)
-    print(f"\n({time.perf_counter() - start:.0f} s; {load_average()} at the end{stolen()})")
+    print(f"\n({time.perf_counter() - start:.0f} s; {load_average(end=True)})")
 
 
 if __name__ == "__main__":

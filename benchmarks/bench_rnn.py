@@ -22,16 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_peers import (  # noqa: E402
-    THREADS,
-    blas_report,
-    interleaved,
-    load_average,
-    median,
-    ratio,
-    ratio_line,
-    stolen,
-)
+from bench_peers import THREADS, blas_report, interleaved, load_average, median, ratio, ratio_line  # noqa: E402
 
 BATCH, T, FEATURES, HIDDEN = 64, 100, 32, 128
 
@@ -186,7 +177,7 @@ def main():
                                     ("transformer", "<= 1.5"))}  # fmt: skip
     growth_in_T(max(3, args.repeats // 2))
     print("\nsummary: " + ", ".join(f"{k} {v[0]:.2f}x" for k, v in results.items())
-          + f" torch's time ({load_average()} at the end{stolen()})")
+          + f" torch's time ({load_average(end=True)})")
 
 
 if __name__ == "__main__":

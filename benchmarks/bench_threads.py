@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_cnn import _batch, glassnet_block, glassnet_lenet  # noqa: E402
-from bench_peers import THREADS, blas_report, load_average, median, stolen  # noqa: E402
+from bench_peers import THREADS, blas_report, load_average, median  # noqa: E402
 
 QUIET = 0.3  # seconds before each timed round: OpenBLAS's worker spins about 0.1 s
 
@@ -117,7 +117,7 @@ def main():
     steps("block", 10, args.repeats)
     steps("lenet", 20, args.repeats)
     spin(args.repeats)
-    print(f"\n({load_average()} at the end{stolen()})")
+    print(f"\n({load_average(end=True)})")
 
 
 if __name__ == "__main__":
