@@ -79,7 +79,7 @@ def write_npz_atomic(path, arrays, *, meta=None, meta_key=META_KEY, who="write_n
     folder = path.parent
     _remove_stale_temporaries(folder, path.name)
     mode = _mode_for(path)
-    temporary, fd = _create_temporary(folder, path.name)
+    temporary, fd = _create_temporary(folder, path.name, who)
     try:
         with os.fdopen(fd, "wb") as file:
             with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
@@ -98,7 +98,7 @@ def write_npz_atomic(path, arrays, *, meta=None, meta_key=META_KEY, who="write_n
     _sync_folder(folder)
 
 
-def _create_temporary(folder, name):
+def _create_temporary(folder, name, who):
     """(path, fd) of a new file ``.NAME.<random>.tmp``, created with mode 0o666 & ~umask."""
     for _ in range(100):
         token = "".join(secrets.choice(_TEMP_NAME) for _ in range(8))
@@ -108,7 +108,7 @@ def _create_temporary(folder, name):
         except FileExistsError:
             continue
         return temporary, fd
-    raise FileExistsError(f"write_npz_atomic: expected a free temporary file name in {folder}, "
+    raise FileExistsError(f"{who}: expected a free temporary file name in {folder}, "
                           "got 100 names taken")  # fmt: skip
 
 
